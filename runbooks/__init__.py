@@ -1,0 +1,1 @@
+"""Bundled runbook library (data)."""
