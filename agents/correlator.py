@@ -1,0 +1,75 @@
+"""The correlator's offline analyzer: merge log and dependency evidence into ranked hypotheses.
+
+The dependency report already ranks services on the call graph from spans, metrics and
+changes. Log signals are folded in the same way: errors a service logs are a symptom (its
+callers log them too), so log evidence counts most where no callee is also logging errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lumos.tools.domain import DependencyReport, Evidence, FaultType, Hypothesis, LogReport, ServiceSignal, Topology, TriageReport
+
+LOG_WEIGHT = 0.5
+
+
+def _log_scores(log_report: LogReport | None) -> dict[str, ServiceSignal]:
+    if log_report is None:
+        return {}
+    return {s.service: s for s in log_report.services}
+
+
+def _callees(topology: Topology) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for e in topology.calls:
+        if e.caller != e.callee:
+            out.setdefault(e.caller, set()).add(e.callee)
+    return out
+
+
+def _merge_hints(*hint_maps: Iterable[tuple[dict[str, float], float]]) -> dict[str, float]:
+    merged: dict[str, float] = {}
+    for hints, weight in hint_maps:  # type: ignore[misc]
+        for k, v in hints.items():
+            merged[k] = max(merged.get(k, 0.0), v * weight)
+    return merged
+
+
+def correlate(
+    *,
+    triage: TriageReport,
+    log_report: LogReport | None,
+    dependency_report: DependencyReport,
+    topology: Topology,
+) -> list[Hypothesis]:
+    """Every candidate service as a Hypothesis (fault type, confidence 0-1, evidence), best first."""
+    logs = _log_scores(log_report)
+    callees = _callees(topology)
+    dep = {h.service: h for h in dependency_report.ranking}
+    dep_signals = {s.service: s for s in dependency_report.services}
+    services = set(dep) | set(logs) | set(topology.service_names())
+    if not services and triage.alert_service:
+        services = {triage.alert_service}
+    out: list[Hypothesis] = []
+    for svc in services:
+        base = dep[svc].confidence if svc in dep else 0.0
+        log_sig = logs.get(svc)
+        log_score = log_sig.score if log_sig else 0.0
+        explained = max((logs[c].score for c in callees.get(svc, ()) if c in logs), default=0.0)
+        log_part = log_score * (1.0 - explained)
+        score = (base + LOG_WEIGHT * log_part) / (1.0 + LOG_WEIGHT) if logs else base
+        hints = _merge_hints(
+            (dep_signals[svc].fault_hints if svc in dep_signals else {}, 1.0),
+            (log_sig.fault_hints if log_sig else {}, LOG_WEIGHT),
+        )
+        fault = max(hints, key=hints.get) if hints else (dep[svc].fault_type.value if svc in dep else FaultType.error_injection.value)
+        evidence: list[Evidence] = list(dep[svc].evidence) if svc in dep else []
+        if log_sig:
+            evidence.extend(log_sig.evidence[:3])
+        rationale = dep[svc].rationale if svc in dep else ""
+        if log_sig:
+            rationale = (rationale + "; " if rationale else "") + f"logs {log_score:.2f}"
+        out.append(Hypothesis(service=svc, fault_type=FaultType(fault), confidence=max(0.0, min(1.0, score)), evidence=evidence[:8], rationale=rationale))
+    out.sort(key=lambda h: (-h.confidence, h.service))
+    return out

@@ -1,0 +1,179 @@
+"""The runbook executor agent's offline analyzer: pick a runbook for the top hypothesis and plan it.
+
+Selection is retrieval (any `RunbookIndex`) filtered by the hypothesis' fault type and the
+target's service kind, skipping runbooks that need context this incident cannot supply
+(e.g. a faulty instance that nobody identified). Planning renders whitelisted placeholders,
+validates every parameter against the action's schema and resolves the destructive flag;
+nothing from runbook, log or alert text can add an action or a parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from lumos.tools.actions.registry import ActionRegistry, CheckRegistry, ParamsError, default_check_registry
+from lumos.tools.domain import Change, Check, Hypothesis, PlannedStep, Runbook, RunbookChoice, StepSpec, Topology
+from lumos.tools.errors import InputError
+from lumos.tools.runbooks.library import RunbookLibrary
+from lumos.tools.runbooks.search import RunbookIndex
+from lumos.tools.runbooks.templating import TemplateError, placeholders, render
+
+DATASTORE_KINDS = ("database", "cache", "queue", "external")
+ALWAYS_AVAILABLE = frozenset({"service", "alert_service", "incident_id", "namespace", "environment", "fault_type", "severity"})
+
+
+def build_query(hypothesis: Hypothesis, alert_text: str = "", *, max_evidence: int = 8) -> str:
+    """Retrieval query: the fault type in words, the strongest evidence, the rationale, the alert text, and a
+    single-instance hint when the faulty instance is known (favours instance-targeted runbooks)."""
+    evidence = sorted(hypothesis.evidence, key=lambda e: -e.weight)[:max_evidence]
+    parts = [hypothesis.fault_type.value.replace("_", " "), *(e.summary for e in evidence), hypothesis.rationale, alert_text]
+    if hypothesis.instance:
+        parts.append(f"single instance {hypothesis.instance}")
+    return "\n".join(p for p in parts if p)
+
+
+def available_variables(hypothesis: Hypothesis, topology: Topology) -> set[str]:
+    """Placeholder names an incident context can fill for this hypothesis."""
+    names = set(ALWAYS_AVAILABLE)
+    if hypothesis.instance:
+        names.add("instance")
+    if callers_of(topology, hypothesis.service):
+        names.add("caller")
+    if _dependency_of(topology, hypothesis.service):
+        names.add("dependency")
+    return names
+
+
+def required_variables(runbook: Runbook) -> set[str]:
+    """Every placeholder a runbook's steps, checks and rollbacks use."""
+    used: set[str] = set()
+    for step in runbook.steps:
+        used.update(placeholders(step.params))
+        if step.verify:
+            used.update(placeholders(step.verify.params))
+        if step.rollback:
+            used.update(placeholders(step.rollback.params))
+    for chk in (*runbook.preconditions, *runbook.post_checks):
+        used.update(placeholders(chk.params))
+    return used
+
+
+def select_runbook(hypotheses: Sequence[Hypothesis], *, index: RunbookIndex, library: RunbookLibrary, topology: Topology,
+                   alert_text: str = "", k: int = 5) -> RunbookChoice | None:
+    """Pick the best runbook for the top (first) hypothesis; None when no runbook fits its fault type."""
+    if not hypotheses:
+        return None
+    top = hypotheses[0]
+    service = topology.get(top.service)
+    kind = service.kind if service is not None else "service"
+    query = build_query(top, alert_text)
+    available = available_variables(top, topology)
+    for service_kind in (kind, None):
+        matches = index.search(query, fault_types=[top.fault_type], service_kind=service_kind, k=max(k, 1) * 4)
+        usable = [m for m in matches if m.id in library.runbooks and required_variables(library.get(m.id)) <= available]
+        if usable:
+            best = usable[0]
+            scope = f"{kind} {top.service}" if service_kind else f"{top.service} (any kind)"
+            return RunbookChoice(
+                runbook_id=best.id,
+                title=best.title,
+                score=best.score,
+                reason=f"best match for {top.fault_type.value} on {scope} (lexical score {best.score:.2f})",
+                target_service=top.service,
+                alternatives=[m.id for m in usable[1:k]],
+            )
+    return None
+
+
+def callers_of(topology: Topology, service: str) -> list[str]:
+    """Services that call `service`, sorted."""
+    return sorted({e.caller for e in topology.calls if e.callee == service and e.caller != service})
+
+
+def _dependency_of(topology: Topology, service: str) -> str | None:
+    callees = sorted({e.callee for e in topology.calls if e.caller == service and e.callee != service})
+    kinds = {s.name: s.kind for s in topology.services}
+    return next((c for c in callees if kinds.get(c) in DATASTORE_KINDS), None)
+
+
+def incident_context(hypothesis: Hypothesis, topology: Topology, *, alert_service: str | None = None, incident_id: str = "",
+                     namespace: str = "default", environment: str = "production", severity: str = "warning",
+                     changes: Iterable[Change] = ()) -> dict[str, str]:
+    """The placeholder values for one incident (only whitelisted names; empty values are left out)."""
+    callers = callers_of(topology, hypothesis.service)
+    caller = alert_service if alert_service in callers else (callers[0] if callers else "")
+    ctx = {
+        "service": hypothesis.service,
+        "alert_service": alert_service or hypothesis.service,
+        "instance": hypothesis.instance or "",
+        "caller": caller,
+        "dependency": _dependency_of(topology, hypothesis.service) or "",
+        "incident_id": incident_id,
+        "namespace": namespace,
+        "environment": environment,
+        "fault_type": hypothesis.fault_type.value,
+        "severity": severity,
+    }
+    for ch in sorted((c for c in changes if c.service == hypothesis.service), key=lambda c: c.ts):
+        if ch.kind == "deploy":
+            ctx["version"] = ch.version or ""
+            ctx["previous_version"] = ch.previous_version or ""
+        elif ch.kind == "config":
+            ctx["config_version"] = ch.version or ""
+            ctx["previous_config_version"] = ch.previous_version or ""
+    return {key: value for key, value in ctx.items() if value}
+
+
+def plan_steps(runbook: Runbook, context: Mapping[str, str], *, registry: ActionRegistry) -> list[PlannedStep]:
+    """Make every step concrete (index 0-based): placeholders rendered, params validated, risk resolved.
+
+    A step is destructive if its action is, or if the runbook says so; it requires approval
+    when destructive. Raises InputError naming the runbook, step and parameter on any problem.
+    """
+    planned: list[PlannedStep] = []
+    for i, step in enumerate(runbook.steps):
+        where = f"runbook {runbook.id} step {step.id}"
+        params = _validated(registry, step.action, step.params, context, where, f"steps.{i}.params")
+        destructive = registry.is_destructive(step.action) or bool(step.destructive)
+        verify = None
+        if step.verify is not None:
+            verify = Check(check=step.verify.check, params=_rendered(step.verify.params, context, where, f"steps.{i}.verify"))
+        rollback = None
+        if step.rollback is not None:
+            rollback = StepSpec(action=step.rollback.action,
+                                params=_validated(registry, step.rollback.action, step.rollback.params, context, where, f"steps.{i}.rollback"))
+        planned.append(PlannedStep(
+            index=i, step_id=step.id, title=step.title or step.action, action=step.action, params=params,
+            destructive=destructive, requires_approval=destructive, timeout_s=step.timeout_s, verify=verify, rollback=rollback,
+        ))
+    return planned
+
+
+def plan_checks(checks: Sequence[Check], context: Mapping[str, str], *, registry: CheckRegistry | None = None) -> list[Check]:
+    """Render and validate preconditions or post-checks for one incident."""
+    registry = registry or default_check_registry()
+    out = []
+    for i, chk in enumerate(checks):
+        params = _rendered(chk.params, context, "check", f"checks.{i}")
+        try:
+            clean = registry.validate(chk.check, params).model_dump(mode="json", exclude_none=True)
+        except ParamsError as exc:
+            raise InputError(str(exc), field=f"checks.{i}") from None
+        out.append(Check(check=chk.check, params=clean))
+    return out
+
+
+def _rendered(params: Mapping[str, object], context: Mapping[str, str], where: str, field: str) -> dict:
+    try:
+        return render(dict(params), context)
+    except TemplateError as exc:
+        raise InputError(f"{where}: {exc}", field=field) from None
+
+
+def _validated(registry: ActionRegistry, action: str, params: Mapping[str, object], context: Mapping[str, str],
+               where: str, field: str) -> dict:
+    rendered = _rendered(params, context, where, field)
+    try:
+        return registry.validate(action, rendered).model_dump(mode="json", exclude_none=True)
+    except ParamsError as exc:
+        raise InputError(f"{where}: {exc}", field=field) from None

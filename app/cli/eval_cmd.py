@@ -1,0 +1,107 @@
+"""`lumos eval`: replay recorded incidents, score them against truth and baselines, gate on regressions."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lumos.app.cli.errors import fail, user_errors
+from lumos.evals.cases import discover_cases
+from lumos.evals.compare import find_regressions
+from lumos.evals.harness import EvalOptions, run_eval
+from lumos.evals.report import write_reports
+from lumos.evals.summary import summarize
+
+
+def scores_table(summary: dict) -> Table:
+    """Per-dataset and overall scores beside both baselines."""
+    table = Table(title="LUMOS evaluation")
+    for col in ("dataset", "cases", "errors", "top-1", "top-3", "fault top-1", "runbook ok", "unsafe", "TTD p50 s",
+                "random top-1/3", "alert svc top-1/3"):
+        table.add_column(col, justify="left" if col == "dataset" else "right")
+    rows = list(summary["by_dataset"].items()) + [("overall", summary["overall"])]
+    for name, r in rows:
+        b = r["baselines"]
+        table.add_row(
+            f"[bold]{name}[/]" if name == "overall" else name, str(r["cases"]), str(r["errors"]),
+            f"{r['rca_top1']:.3f}", f"{r['rca_top3']:.3f}", f"{r['fault_type_top1']:.3f}",
+            "-" if r["runbook_ok"] is None else f"{r['runbook_ok']:.3f}", str(r["unsafe_actions"]),
+            f"{r['time_to_diagnosis_s_p50']:.2f}",
+            f"{b['random']['rca_top1']:.3f}/{b['random']['rca_top3']:.3f}",
+            f"{b['alert_service']['rca_top1']:.3f}/{b['alert_service']['rca_top3']:.3f}",
+        )
+    return table
+
+
+@user_errors
+def eval_command(
+    cases_dirs: list[Path] = typer.Argument(..., help="Folders searched for cases (every folder holding a case.yaml)."),
+    out: Path = typer.Option(Path("eval-results"), "--out", help="Where results.json, report.md and report.html go."),
+    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Worker processes."),
+    mode: str = typer.Option("offline", "--mode", help="offline (deterministic analyzers) or llm (configured models)."),
+    approve: str = typer.Option("auto", "--approve", help="auto: approve every gate as eval:auto; none: stop at the first gate."),
+    compare: Optional[Path] = typer.Option(None, "--compare", help="A previous results.json; exit 1 if a score regresses."),
+    tolerance: float = typer.Option(0.02, "--tolerance", min=0.0, max=1.0, help="Allowed drop of a rate before it counts as a regression."),
+) -> None:
+    """Replay recorded incidents through the incident graph and score them.
+
+    A case's dataset is the name of its folder's parent. Scores: rca_top1/top3 (true root-cause
+    service ranked first / in the first three), fault_type_top1, runbook_ok, unsafe_actions,
+    time to diagnosis; beside a random ranking and 'blame the alerting service'.
+    Example: lumos eval evals/cases --out /tmp/r --compare evals/baseline-results.json
+    """
+    if mode not in ("offline", "llm"):
+        raise fail(f"--mode must be offline or llm, got {mode!r}")
+    if approve not in ("auto", "none"):
+        raise fail(f"--approve must be auto or none, got {approve!r}")
+    if mode == "llm":
+        raise fail("--mode llm needs a configured model; model-backed agents are not available in this version, use --mode offline")
+    previous = None
+    if compare is not None:
+        try:
+            previous = json.loads(compare.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise fail(f"{compare}: file not found") from None
+        except json.JSONDecodeError as exc:
+            raise fail(f"{compare}:{exc.lineno}: invalid JSON ({exc.msg}); expected a results.json from lumos eval") from None
+        if not isinstance(previous, dict) or "summary" not in previous:
+            raise fail(f"{compare}: expected a results.json with a 'summary' key")
+    refs = discover_cases(cases_dirs)
+    if not refs:
+        raise fail("no cases found (a case is a folder holding case.yaml) under: " + ", ".join(map(str, cases_dirs)))
+    console = Console()
+    options = EvalOptions(state_dir=out / "state", mode=mode, approve=approve, jobs=jobs)
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=True) as progress:
+        task = progress.add_task("", total=len(refs))
+
+        def advance(score) -> None:
+            mark = "✓" if score.rca_top1 else ("!" if score.status == "error" else "·")
+            progress.update(task, advance=1, description=f"{mark} {score.dataset}/{score.id}")
+
+        scores = run_eval(refs, options, on_result=advance)
+    wall = time.perf_counter() - t0
+    summary = summarize(scores)
+    meta = {"mode": mode, "approve": approve, "jobs": jobs, "wall_s": round(wall, 2), "roots": [str(p) for p in cases_dirs]}
+    written = write_reports(out, scores, summary, meta)
+    console.print(scores_table(summary))
+    for score in scores:
+        if score.status == "error":
+            console.print(f"[red]error[/] {score.dataset}/{score.id}: {score.error}", highlight=False)
+    console.print(f"{len(scores)} cases in {wall:.1f} s. Wrote " + ", ".join(str(p) for p in written))
+    if previous is not None:
+        regressions = find_regressions(previous, {"summary": summary}, tolerance)
+        if regressions:
+            console.print(f"[bold red]{len(regressions)} regression(s) against {compare}:[/]")
+            for reg in regressions:
+                console.print("  " + reg.line(), highlight=False)
+            raise typer.Exit(1)
+        console.print(f"No regressions against {compare} (tolerance {tolerance}).")

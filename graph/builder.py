@@ -1,0 +1,52 @@
+"""Wire the incident graph. This module only connects nodes and routes (see DESIGN.md)."""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from lumos.graph import routing
+from lumos.graph.diagnosis import DiagnosisNodes
+from lumos.graph.remediation import RemediationNodes
+from lumos.graph.resources import Resources
+from lumos.graph.state import IncidentState
+
+
+def build_graph(resources: Resources, checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+    """intake -> triage -> (log_analysis || dependency_mapping) -> correlate -> select_runbook -> plan
+    -> [next_step -> approval_gate? -> execute_step -> verify]* -> resolve | rollback -> escalate."""
+    diagnosis = DiagnosisNodes(resources)
+    remediation = RemediationNodes(resources)
+    builder = StateGraph(IncidentState)
+    builder.add_node("intake", diagnosis.intake)
+    builder.add_node("triage", diagnosis.triage)
+    builder.add_node("log_analysis", diagnosis.log_analysis)
+    builder.add_node("dependency_mapping", diagnosis.dependency_mapping)
+    builder.add_node("correlate", diagnosis.correlate)
+    builder.add_node("select_runbook", remediation.select_runbook)
+    builder.add_node("plan", remediation.plan)
+    builder.add_node("next_step", remediation.next_step)
+    builder.add_node("approval_gate", remediation.approval_gate)
+    builder.add_node("execute_step", remediation.execute_step)
+    builder.add_node("verify", remediation.verify)
+    builder.add_node("rollback", remediation.rollback)
+    builder.add_node("escalate", remediation.escalate)
+    builder.add_node("resolve", remediation.resolve)
+
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", "triage")
+    builder.add_edge("triage", "log_analysis")
+    builder.add_edge("triage", "dependency_mapping")
+    builder.add_edge(["log_analysis", "dependency_mapping"], "correlate")
+    builder.add_edge("correlate", "select_runbook")
+    builder.add_conditional_edges("select_runbook", routing.after_select)
+    builder.add_conditional_edges("plan", routing.after_plan)
+    builder.add_conditional_edges("next_step", routing.choose_step)
+    builder.add_conditional_edges("approval_gate", routing.after_gate)
+    builder.add_conditional_edges("execute_step", routing.after_execute)
+    builder.add_conditional_edges("verify", routing.after_verify)
+    builder.add_edge("rollback", "escalate")
+    builder.add_edge("escalate", END)
+    builder.add_edge("resolve", END)
+    return builder.compile(checkpointer=checkpointer, name="lumos-incident")

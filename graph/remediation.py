@@ -1,0 +1,207 @@
+"""Remediation nodes: pick a runbook, plan it, gate, execute, verify, roll back, escalate, resolve."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.types import interrupt
+
+from lumos.agents.runbook_executor import plan_steps, select_runbook
+from lumos.graph.approval import approval_for, approval_request, parse_decision
+from lumos.graph.resources import Resources
+from lumos.graph.sources import open_sources
+from lumos.graph.state import IncidentState
+from lumos.tools.domain import ActionResult, PlannedStep
+
+
+def step_key(incident_id: str, step: PlannedStep, attempt: int = 1) -> str:
+    """Idempotency key of one attempt of one step: a resumed run never repeats a completed action."""
+    return f"{incident_id}:step{step.index}:{step.step_id}:attempt{attempt}"
+
+
+def plan_context(state: IncidentState, target: str) -> dict[str, str]:
+    """Variables runbook params may use ({{ service }} ...), taken from the incident, never from free text."""
+    alert = state["alert"]
+    context = {"service": target, "alert_service": alert.service or target, "incident_id": state["incident_id"]}
+    top = (state.get("hypotheses") or [None])[0]
+    if top is not None and top.instance:
+        context["instance"] = top.instance
+    changes = open_sources(state.get("sources")).changes
+    deploys = [c for c in changes if c.service == target and c.kind == "deploy" and c.ts <= alert.starts_at]
+    if deploys:
+        latest = deploys[-1]
+        if latest.version:
+            context["version"] = latest.version
+        if latest.previous_version:
+            context["previous_version"] = latest.previous_version
+    return context
+
+
+class RemediationNodes:
+    """The nodes that act on a diagnosis, always through the approval gate for destructive steps."""
+
+    def __init__(self, resources: Resources):
+        self.r = resources
+
+    def _audit(self, state: IncidentState, kind: str, data: dict[str, Any], *, actor: str = "lumos", key: str | None = None) -> None:
+        self.r.audit.append(state["incident_id"], kind, data, actor=actor, dedupe_key=key)
+
+    def select_runbook(self, state: IncidentState) -> dict[str, Any]:
+        """Runbook agent: retrieve the runbook that fits the top hypothesis."""
+        hypotheses = state.get("hypotheses") or []
+        if not hypotheses:
+            return {"runbook": None, "escalation": "no root-cause hypothesis to act on"}
+        alert = state["alert"]
+        choice = select_runbook(
+            hypotheses,
+            index=self.r.index,
+            library=self.r.library,
+            topology=open_sources(state.get("sources")).topology,
+            alert_text=f"{alert.name} {alert.summary} {alert.description}",
+        )
+        self._audit(state, "runbook.selected", {"choice": choice}, actor="agent:runbook_executor", key="runbook.selected")
+        if choice is None:
+            return {"runbook": None, "escalation": f"no runbook matches {hypotheses[0].fault_type} on {hypotheses[0].service}"}
+        return {"runbook": choice}
+
+    def plan(self, state: IncidentState) -> dict[str, Any]:
+        """Render the runbook's steps for this incident and check its preconditions."""
+        choice = state["runbook"]
+        runbook = self.r.library.get(choice.runbook_id)
+        steps = plan_steps(runbook, plan_context(state, choice.target_service), registry=self.r.registry)
+        backend = self.r.backend_for(state["incident_id"])
+        failed = []
+        for pre in runbook.preconditions:
+            params = plan_steps_params(pre.params, plan_context(state, choice.target_service))
+            result = backend.check(pre.check, params)
+            if not getattr(result, "ok", False):
+                failed.append(f"{pre.check}: {getattr(result, 'detail', '')}")
+        self._audit(
+            state,
+            "plan.ready",
+            {"runbook": runbook.id, "steps": [s.model_dump(mode="json") for s in steps], "preconditions_failed": failed},
+            actor="agent:runbook_executor",
+            key="plan.ready",
+        )
+        if failed:
+            return {"plan": steps, "step_index": 0, "escalation": "preconditions failed: " + "; ".join(failed)}
+        return {"plan": steps, "step_index": 0, "status": "remediating"}
+
+    def next_step(self, state: IncidentState) -> dict[str, Any]:
+        """A pass-through where the plan loop decides what comes next (see routing)."""
+        return {}
+
+    def approval_gate(self, state: IncidentState) -> dict[str, Any]:
+        """Pause for a human decision on a gated step (LangGraph interrupt); fail closed on bad input."""
+        step = state["plan"][state["step_index"]]
+        if approval_for(state.get("approvals") or [], step.index) is not None:
+            return {}
+        request = approval_request(state["incident_id"], step, dict(state))
+        self._audit(state, "approval.requested", request, actor="graph:approval_gate", key=f"approval.requested:{step.index}")
+        answer = interrupt(request)
+        approval = parse_decision(step, answer)
+        if approval.decision == "approve" and approval.params_override is not None:
+            try:
+                self.r.registry.validate_params(step.action, approval.params_override)
+            except Exception as exc:  # a bad override is a rejection, never an execution
+                approval = approval.model_copy(
+                    update={"decision": "reject", "params_override": None, "comment": f"{approval.comment} [override rejected: {exc}]".strip()}
+                )
+        self._audit(state, "approval.decided", {"approval": approval}, actor=f"human:{approval.approver}", key=f"approval.decided:{step.index}")
+        update: dict[str, Any] = {"approvals": [approval], "status": "remediating"}
+        if approval.decision == "reject":
+            update["escalation"] = f"step {step.index} ({step.action}) rejected by {approval.approver}: {approval.comment}".rstrip(": ")
+        return update
+
+    def execute_step(self, state: IncidentState) -> dict[str, Any]:
+        """Run one step through the action backend; destructive steps need a recorded approval."""
+        step = state["plan"][state["step_index"]]
+        approval = approval_for(state.get("approvals") or [], step.index)
+        gated = step.requires_approval or step.destructive
+        if gated and (approval is None or approval.decision != "approve"):
+            self._audit(state, "action.blocked", {"step": step.index, "action": step.action}, actor="graph:execute_step")
+            return {"escalation": f"step {step.index} ({step.action}) has no recorded approval; not executed"}
+        params = approval.params_override if approval and approval.params_override is not None else step.params
+        backend = self.r.backend_for(state["incident_id"])
+        outcome = backend.execute(step.action, params, idempotency_key=step_key(state["incident_id"], step), dry_run=False)
+        result = outcome.to_action_result(
+            step_index=step.index, destructive=step.destructive, approved_by=approval.approver if approval else None
+        )
+        self._audit(state, "action.executed", {"result": result}, actor="graph:execute_step", key=f"action.executed:{step.index}")
+        return {"results": [result]}
+
+    def verify(self, state: IncidentState) -> dict[str, Any]:
+        """Check the step worked: the action succeeded and its verify check (if any) passes."""
+        step = state["plan"][state["step_index"]]
+        result = next((r for r in reversed(state.get("results") or []) if r.step_index == step.index), None)
+        ok = result is not None and result.status in ("ok", "dry_run")
+        detail = result.output if result else "no result recorded"
+        if ok and step.verify is not None:
+            check = self.r.backend_for(state["incident_id"]).check(step.verify.check, step.verify.params)
+            ok, detail = bool(getattr(check, "ok", False)), str(getattr(check, "detail", ""))
+        self._audit(state, "step.verified", {"step": step.index, "ok": ok, "detail": detail}, key=f"step.verified:{step.index}")
+        if ok:
+            return {"step_index": state["step_index"] + 1}
+        return {"escalation": f"step {step.index} ({step.action}) failed verification: {detail}"}
+
+    def rollback(self, state: IncidentState) -> dict[str, Any]:
+        """Undo a failed step with its declared rollback (covered by the step's approval), then escalate."""
+        step = state["plan"][state["step_index"]]
+        if step.rollback is None:
+            self._audit(state, "rollback.none", {"step": step.index}, key=f"rollback:{step.index}")
+            return {}
+        backend = self.r.backend_for(state["incident_id"])
+        key = f"{state['incident_id']}:step{step.index}:rollback"
+        params = plan_steps_params(step.rollback.params, plan_context(state, state["runbook"].target_service))
+        outcome = backend.execute(step.rollback.action, params, idempotency_key=key, dry_run=False)
+        result: ActionResult = outcome.to_action_result(step_index=step.index, destructive=step.destructive)
+        self._audit(state, "rollback.executed", {"result": result}, key=f"rollback:{step.index}")
+        return {"results": [result]}
+
+    def escalate(self, state: IncidentState) -> dict[str, Any]:
+        """Hand the incident to a human with the reason and what was found."""
+        reason = state.get("escalation") or "escalated"
+        self._audit(state, "incident.escalated", {"reason": reason}, key="incident.escalated")
+        return {"status": "escalated", "summary": summarize(state, f"Escalated: {reason}")}
+
+    def resolve(self, state: IncidentState) -> dict[str, Any]:
+        """Run the runbook's post-checks; resolved only when they pass."""
+        choice = state.get("runbook")
+        failed: list[str] = []
+        if choice is not None:
+            runbook = self.r.library.get(choice.runbook_id)
+            backend = self.r.backend_for(state["incident_id"])
+            context = plan_context(state, choice.target_service)
+            for post in runbook.post_checks:
+                result = backend.check(post.check, plan_steps_params(post.params, context))
+                if not getattr(result, "ok", False):
+                    failed.append(f"{post.check}: {getattr(result, 'detail', '')}")
+        if failed:
+            reason = "post-checks failed: " + "; ".join(failed)
+            self._audit(state, "incident.escalated", {"reason": reason}, key="incident.escalated")
+            return {"status": "escalated", "escalation": reason, "summary": summarize(state, f"Escalated: {reason}")}
+        elapsed = time.time() - state.get("started_at", time.time())
+        self._audit(state, "incident.resolved", {"seconds": round(elapsed, 3)}, key="incident.resolved")
+        return {"status": "resolved", "summary": summarize(state, "Resolved"), "timings": {"resolution_s": elapsed}}
+
+
+def plan_steps_params(params: dict[str, Any], context: dict[str, str]) -> dict[str, Any]:
+    """Render check params with the same safe substitution runbook steps use."""
+    from lumos.tools.runbooks.templating import render_params
+
+    return render_params(params, context)
+
+
+def summarize(state: IncidentState, outcome: str) -> str:
+    """A short human summary of the incident: outcome, top hypothesis, runbook and actions."""
+    lines = [outcome]
+    hypotheses = state.get("hypotheses") or []
+    if hypotheses:
+        top = hypotheses[0]
+        lines.append(f"Root cause: {top.service} ({top.fault_type}, confidence {top.confidence:.2f})")
+    if state.get("runbook"):
+        lines.append(f"Runbook: {state['runbook'].runbook_id}")
+    for result in state.get("results") or []:
+        lines.append(f"Step {result.step_index}: {result.action} -> {result.status}")
+    return "\n".join(lines)

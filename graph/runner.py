@@ -1,0 +1,133 @@
+"""Run incidents on the graph: start, pause at approval gates, resume (in any process), inspect."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+from pydantic import BaseModel, ConfigDict
+
+from lumos.graph.builder import build_graph
+from lumos.graph.resources import Resources
+from lumos.graph.state import SourceSpec
+from lumos.tools.domain import ActionResult, Alert, Approval, Hypothesis, PlannedStep, RunbookChoice
+from lumos.tools.errors import NotFoundError
+
+ProgressHook = Callable[[str], None]
+"""Called with a node's name each time a node of the incident graph finishes."""
+
+Decider = Callable[[dict[str, Any]], dict[str, Any] | None]
+"""Given an approval request, return a decision ({decision, approver, comment}) or None to stop and wait."""
+
+
+class IncidentOutcome(BaseModel):
+    """Where an incident stands after the graph stopped (finished or paused at a gate)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    incident_id: str
+    status: str
+    pending: dict[str, Any] | None = None
+    hypotheses: list[Hypothesis] = []
+    runbook: RunbookChoice | None = None
+    plan: list[PlannedStep] = []
+    results: list[ActionResult] = []
+    approvals: list[Approval] = []
+    escalation: str | None = None
+    summary: str | None = None
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+
+    @property
+    def waiting(self) -> bool:
+        """True when the incident is paused at an approval gate."""
+        return self.pending is not None
+
+
+def new_incident_id(prefix: str = "inc") -> str:
+    """A sortable, unique, filesystem-safe incident id."""
+    return f"{prefix}-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+class IncidentRunner:
+    """Drives incidents through the compiled graph with a persistent checkpointer."""
+
+    def __init__(self, resources: Resources, checkpointer: BaseCheckpointSaver):
+        self.resources = resources
+        self.graph = build_graph(resources, checkpointer=checkpointer)
+
+    @staticmethod
+    def _config(incident_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": incident_id}}
+
+    def _run(self, graph_input: Any, incident_id: str, progress: ProgressHook | None) -> IncidentOutcome:
+        for update in self.graph.stream(graph_input, self._config(incident_id), stream_mode="updates"):
+            if progress is not None:
+                for node in update:
+                    if not node.startswith("__"):
+                        progress(node)
+        return self.outcome(incident_id)
+
+    def start(
+        self, alert: Alert, sources: SourceSpec, *, incident_id: str | None = None, progress: ProgressHook | None = None
+    ) -> IncidentOutcome:
+        """Open an incident for `alert` and run it until it finishes or reaches an approval gate."""
+        incident_id = incident_id or new_incident_id()
+        initial = {"incident_id": incident_id, "alert": alert, "sources": sources, "started_at": time.time()}
+        return self._run(initial, incident_id, progress)
+
+    def resume(self, incident_id: str, decision: dict[str, Any], *, progress: ProgressHook | None = None) -> IncidentOutcome:
+        """Answer the pending approval gate of `incident_id` and continue."""
+        current = self.outcome(incident_id)
+        if not current.waiting:
+            raise NotFoundError(f"incident {incident_id} is not waiting for an approval (status: {current.status})")
+        return self._run(Command(resume=decision), incident_id, progress)
+
+    def drive(self, outcome: IncidentOutcome, decide: Decider, *, progress: ProgressHook | None = None) -> IncidentOutcome:
+        """Keep answering gates with `decide` while it returns decisions."""
+        while outcome.waiting:
+            decision = decide(outcome.pending or {})
+            if decision is None:
+                break
+            outcome = self.resume(outcome.incident_id, decision, progress=progress)
+        return outcome
+
+    def exists(self, incident_id: str) -> bool:
+        """True when the checkpointer has a thread for this incident."""
+        return bool(self.graph.get_state(self._config(incident_id)).values)
+
+    def outcome(self, incident_id: str) -> IncidentOutcome:
+        """The incident's current state, with the pending approval request if it is paused."""
+        snapshot = self.graph.get_state(self._config(incident_id))
+        values = snapshot.values
+        if not values:
+            raise NotFoundError(f"no incident {incident_id!r} in this state folder")
+        pending = None
+        for interrupt in getattr(snapshot, "interrupts", ()) or ():
+            if isinstance(interrupt.value, dict) and interrupt.value.get("type") == "approval_request":
+                pending = interrupt.value
+                break
+        status = "awaiting_approval" if pending is not None else values.get("status", "open")
+        return IncidentOutcome(
+            incident_id=incident_id,
+            status=status,
+            pending=pending,
+            hypotheses=values.get("hypotheses") or [],
+            runbook=values.get("runbook"),
+            plan=values.get("plan") or [],
+            results=values.get("results") or [],
+            approvals=values.get("approvals") or [],
+            escalation=values.get("escalation"),
+            summary=values.get("summary"),
+            timings=values.get("timings") or {},
+            notes=values.get("notes") or [],
+        )
+
+    def values(self, incident_id: str) -> dict[str, Any]:
+        """The raw checkpointed state of an incident."""
+        return dict(self.graph.get_state(self._config(incident_id)).values)

@@ -1,0 +1,28 @@
+"""Open an incident's data sources from the serialisable spec kept in state."""
+
+from __future__ import annotations
+
+from lumos.graph.state import SourceSpec
+from lumos.tools.casefiles import CaseFiles
+from lumos.tools.domain import Change, LogRecord, MetricSample, Span, TimeWindow, Topology
+
+
+class NoSources:
+    """No observability data configured: every source answers 'nothing for this incident'."""
+
+    logs: list[LogRecord] = []
+    spans: list[Span] = []
+    metrics: list[MetricSample] = []
+    changes: list[Change] = []
+    topology = Topology()
+
+    def window(self) -> TimeWindow | None:
+        """No recorded range: the triage default applies."""
+        return None
+
+
+def open_sources(spec: SourceSpec | None) -> CaseFiles | NoSources:
+    """The data sources named by `spec` (a case folder is the embedded default)."""
+    if spec and spec.get("kind") == "case" and spec.get("path"):
+        return CaseFiles(spec["path"])
+    return NoSources()

@@ -1,0 +1,64 @@
+"""The incident state shared by every node, with reducers for fields parallel branches write."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+from lumos.tools.domain import (
+    ActionResult,
+    Alert,
+    Approval,
+    DependencyReport,
+    Hypothesis,
+    LogReport,
+    PlannedStep,
+    RunbookChoice,
+    TriageReport,
+)
+
+IncidentStatus = Literal["open", "diagnosing", "diagnosed", "remediating", "awaiting_approval", "resolved", "escalated"]
+
+
+def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    """Reducer: merge dict updates from parallel branches (right wins on equal keys)."""
+    return {**(left or {}), **(right or {})}
+
+
+class SourceSpec(TypedDict, total=False):
+    """Where the incident's observability data lives (serialisable so a resumed process can reopen it)."""
+
+    kind: Literal["case", "none"]
+    path: str
+
+
+class IncidentState(TypedDict, total=False):
+    """One incident, from alert to resolution. Nodes return partial updates of these fields."""
+
+    incident_id: str
+    """Also the checkpointer thread id and the audit-trail key."""
+    alert: Alert
+    """The normalised alert that opened the incident."""
+    sources: SourceSpec
+    """Where logs, spans, metrics, topology and changes come from."""
+    started_at: float
+    """Epoch seconds when intake ran (for time to diagnosis)."""
+    status: IncidentStatus
+    triage: TriageReport
+    log_report: LogReport | None
+    dependency_report: DependencyReport | None
+    hypotheses: list[Hypothesis]
+    """Ranked root-cause hypotheses, best first."""
+    runbook: RunbookChoice | None
+    plan: list[PlannedStep]
+    step_index: int
+    """Index into `plan` of the step being worked on."""
+    approvals: Annotated[list[Approval], operator.add]
+    results: Annotated[list[ActionResult], operator.add]
+    escalation: str | None
+    """Why the incident was handed to a human, when it was."""
+    summary: str | None
+    timings: Annotated[dict[str, float], merge_dicts]
+    """Seconds spent per phase (diagnosis_s, ...)."""
+    notes: Annotated[list[str], operator.add]
+    """Things responders should know (missing data, fallbacks)."""

@@ -1,0 +1,87 @@
+"""Span trees, window comparison, onset detection, metric anomalies and change correlation."""
+
+from datetime import datetime, timedelta, timezone
+
+from lumos.tools.changes import change_suspicion, correlate_changes, recent_changes
+from lumos.tools.domain import Change, MetricSample, Span, TimeWindow
+from lumos.tools.metrics.anomaly import metric_anomalies, metric_kind, score_series, service_metric_anomalies
+from lumos.tools.topology.graph import build_call_graph
+from lumos.tools.domain import CallEdge, Topology
+from lumos.tools.traces.compare import compare_spans
+from lumos.tools.traces.onset import detect_onset
+from lumos.tools.traces.spans import index_spans
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def make_traces(n: int, *, slow_after: int | None = None, delay_ms: float = 200.0) -> list[Span]:
+    """n traces web -> api (client span) -> db server span; db gets slow from trace `slow_after` on."""
+    spans = []
+    for i in range(n):
+        t = T0 + timedelta(seconds=2 * i)
+        extra = delay_ms if slow_after is not None and i >= slow_after else 0.0
+        db = 10.0 + (i % 3) + extra
+        tid = f"t{i}"
+        spans += [
+            Span(trace_id=tid, span_id="a", service="web", operation="GET /", start=t, duration_ms=db + 30),
+            Span(trace_id=tid, span_id="b", parent_span_id="a", service="web", operation="HTTP GET", start=t + timedelta(milliseconds=5), duration_ms=db + 20),
+            Span(trace_id=tid, span_id="c", parent_span_id="b", service="db", operation="query", start=t + timedelta(milliseconds=10), duration_ms=db),
+        ]
+    return spans
+
+
+def test_index_spans_self_time_gap_and_bad_parents():
+    spans = make_traces(1) + [Span(trace_id="x", span_id="z", parent_span_id="missing", service="web", start=T0, duration_ms=1)]
+    idx = index_spans(spans + spans[:1])
+    facts = {(f.span.trace_id, f.span.span_id): f for f in idx.facts}
+    assert facts[("t0", "b")].gap_ms > 0 and facts[("t0", "b")].self_ms == 0
+    assert facts[("t0", "c")].is_entry and facts[("t0", "c")].self_ms == 10.0
+    assert idx.edges == {("web", "db"): 1}
+    assert any("parent" in n for n in idx.notes) and any("repeat" in n for n in idx.notes)
+
+
+def test_compare_blames_db_self_time_and_onset_is_found():
+    spans = make_traces(60, slow_after=30)
+    idx = index_spans(spans)
+    shifts = compare_spans(idx, T0 + timedelta(seconds=60))
+    assert shifts["db"].self_time is not None and shifts["db"].self_time.z > 5
+    assert shifts["web"].self_time is None or shifts["web"].self_time.z < 2
+    onset, strength = detect_onset(idx, earliest=T0, latest=T0 + timedelta(seconds=110))
+    assert onset is not None and abs((onset - (T0 + timedelta(seconds=60))).total_seconds()) <= 10
+    assert strength > 0
+    assert detect_onset(index_spans([]), earliest=T0, latest=T0 + timedelta(seconds=100)) == (None, 0.0)
+
+
+def _series(metric: str, values: list[float], service: str = "api") -> list[MetricSample]:
+    return [MetricSample(ts=T0 + timedelta(minutes=i), service=service, metric=metric, value=v) for i, v in enumerate(values)]
+
+
+def test_metric_scoring_directions_and_notes():
+    inc = TimeWindow(start=T0 + timedelta(minutes=10), end=T0 + timedelta(minutes=13))
+    base = TimeWindow(start=T0, end=inc.start)
+    cpu = score_series(_series("cpu_usage_pct", [1, 1.2, 0.9, 1.1, 1, 1, 1.2, 0.8, 1, 1, 95, 96, 97]), inc, base)
+    assert cpu is not None and cpu.kind == "cpu" and cpu.score > 0.9
+    avail = score_series(_series("availability_pct", [100] * 10 + [97, 96, 97]), inc, base)
+    assert avail is not None and avail.kind == "errors" and avail.z > 5
+    calm = score_series(_series("latency_p90_ms", [50, 52, 49, 51, 50, 50, 51, 49, 50, 52, 50, 51, 50]), inc, base)
+    assert calm is not None and calm.score < 0.2
+    assert metric_kind("frobnication") == ("other", 0)
+    anomalies, notes = metric_anomalies(_series("frobnication", [1, 2]) + _series("cpu_usage_pct", [1] * 13, "x"), inc, base)
+    assert any("unknown metric" in n for n in notes) and any("lack samples" in n for n in notes)
+    assert "x" in service_metric_anomalies(anomalies)
+    empty = TimeWindow(start=T0, end=T0)
+    assert metric_anomalies([], inc, empty)[1] == ["no metric samples"]
+
+
+def test_changes_recent_and_correlated():
+    changes = [
+        Change(ts=T0 - timedelta(minutes=5), service="api", kind="deploy", version="2"),
+        Change(ts=T0 - timedelta(hours=3), service="db", kind="config"),
+        Change(ts=T0 + timedelta(hours=1), service="api", kind="scale"),
+    ]
+    got = recent_changes(changes, ["api"], TimeWindow(start=T0 - timedelta(hours=1), end=T0))
+    assert [c.kind for c in got] == ["deploy"]
+    g, _ = build_call_graph(Topology(calls=[CallEdge(caller="web", callee="api"), CallEdge(caller="api", callee="db")]))
+    corr = correlate_changes(changes, T0, ["web"], g)
+    assert corr[0].change.service == "api" and corr[0].distance == 1 and corr[0].suspicion > corr[1].suspicion
+    assert change_suspicion(10, None) == 0.0 and change_suspicion(-3600, 0) == 0.0

@@ -1,0 +1,180 @@
+"""Mine the templates of a log file in one streaming pass, with per-line assignments.
+
+Raw files (one message per line) take a block fast path: a block of a few MB is checked for
+bad lines with a few C-level scans and handed to `TemplateMiner.add_block` as bytes; only a
+block that contains a suspect line is decoded and classified line by line. Bad lines (binary/garbage, over-long, empty, unparseable) are counted
+by reason and skipped; they get no template (an empty id in the assignments).
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lumos.tools.errors import InputError
+from lumos.tools.logs.formats import LOG_FORMATS, LogFormat, parse_line
+from lumos.tools.logs.miner import Template, TemplateMiner
+
+BLOCK_BYTES = 4 << 20
+MAX_LINE_CHARS = 64 * 1024
+_CONTROL_BYTES = bytes(range(0, 9)) + b"\x0b\x0c\r" + bytes(range(0x0e, 0x20)) + b"\x7f"
+_BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+class MineResult(BaseModel):
+    """Templates of a file, line counts, skip reasons, and one template index per line."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    path: str
+    format: str
+    lines_total: int = 0
+    lines_mined: int = 0
+    skipped: dict[str, int] = Field(default_factory=dict)
+    templates: list[Template] = Field(default_factory=list)
+    cluster_ids: list[str] = Field(default_factory=list, description="Template id of each cluster index.")
+    line_clusters: array = Field(default_factory=lambda: array("i"), description="Cluster index per line, -1 = skipped.")
+
+    @property
+    def lines_skipped(self) -> int:
+        """How many lines were skipped, whatever the reason."""
+        return sum(self.skipped.values())
+
+    def assignments(self) -> Iterator[tuple[int, str]]:
+        """(line_id from 1, template id or "" when the line was skipped) for every line."""
+        ids = self.cluster_ids
+        for line_id, idx in enumerate(self.line_clusters, start=1):
+            yield line_id, (ids[idx] if idx >= 0 else "")
+
+    def summary(self) -> str:
+        """One line: lines read, mined, skipped by reason, templates."""
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
+        skipped = f"; skipped {self.lines_skipped} ({reasons})" if self.skipped else ""
+        return f"{self.path}: {self.lines_total} lines, {self.lines_mined} mined, {len(self.templates)} templates{skipped}"
+
+
+def classify_line(line: str, max_chars: int = MAX_LINE_CHARS) -> str | None:
+    """Why a line must be skipped (empty, too_long, binary), or None when it is usable."""
+    if not line.strip():
+        return "empty"
+    if len(line) > max_chars:
+        return "too_long"
+    if "\x00" in line:
+        return "binary"
+    bad = len(_BAD_CHARS_RE.findall(line))
+    if bad and bad * 10 > len(line):
+        return "binary"
+    return None
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    """Blocks of whole lines (without the last newline), a few MB each."""
+    with path.open("rb") as fh:
+        rest = b""
+        while True:
+            chunk = fh.read(BLOCK_BYTES)
+            if not chunk:
+                if rest:
+                    yield rest
+                return
+            chunk = rest + chunk
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                rest = chunk
+                continue
+            rest = chunk[cut + 1:]
+            yield chunk[:cut]
+
+
+def _is_clean(block: bytes, max_chars: int) -> bool:
+    """True when no line of the block can be bad: valid UTF-8, no control bytes, no empty
+    line and no line longer than `max_chars` (checked with C-level scans only)."""
+    if not block or block.startswith(b"\n") or block.endswith(b"\n") or b"\n\n" in block:
+        return False
+    if len(block.translate(None, _CONTROL_BYTES)) != len(block):
+        return False
+    if not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    # a line of >= max_chars bytes covers a whole aligned window of max_chars/2 bytes
+    window = max(max_chars // 2, 1)
+    if len(block) > window:
+        for start in range(0, len(block) - window + 1, window):
+            if block.find(b"\n", start, start + window) < 0:
+                return False
+    return True
+
+
+def _messages_block(messages: list[str]) -> bytes:
+    return "\n".join(messages).encode("utf-8", "replace")
+
+
+def _mine_lines(lines: list[str], fmt: LogFormat, miner: TemplateMiner, skipped: Counter, max_chars: int) -> list[int]:
+    """Cluster index per line (-1 = skipped), parsing and classifying each line."""
+    out = [-1] * len(lines)
+    positions: list[int] = []
+    messages: list[str] = []
+    for pos, line in enumerate(lines):
+        reason = classify_line(line, max_chars)
+        parsed = reason if reason is not None else parse_line(line, fmt)
+        if isinstance(parsed, str):
+            skipped[parsed] += 1
+            continue
+        message = _BAD_CHARS_RE.sub(" ", parsed.message.replace("\n", " ").replace("\r", " "))
+        if not message.strip():
+            skipped["empty_message"] += 1
+            continue
+        positions.append(pos)
+        messages.append(message)
+    if messages:
+        for pos, idx in zip(positions, miner.add_block(_messages_block(messages))):
+            out[pos] = idx
+    return out
+
+
+def mine_file(
+    path: str | Path,
+    fmt: LogFormat = "raw",
+    *,
+    miner: TemplateMiner | None = None,
+    max_line_chars: int = MAX_LINE_CHARS,
+) -> MineResult:
+    """Mine a log file (one message per line, or `fmt` jsonl/logfmt/plain/syslog) in one pass.
+
+    Raises InputError when the file does not exist or is not a regular file; bad lines never raise.
+    """
+    path = Path(path)
+    if fmt not in LOG_FORMATS:
+        raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(LOG_FORMATS)}", path=path)
+    if not path.is_file():
+        raise InputError("file not found" if not path.exists() else "not a regular file", path=path)
+    miner = miner or TemplateMiner()
+    skipped: Counter = Counter()
+    line_clusters = array("i")
+    total = 0
+    for block in _blocks(path):
+        if b"\r\n" in block:
+            block = block.replace(b"\r\n", b"\n")
+        if fmt == "raw" and _is_clean(block, max_line_chars):
+            indices = miner.add_block(block)
+            total += len(indices)
+            line_clusters.extend(indices)
+            continue
+        lines = block.decode("utf-8", "replace").split("\n")
+        total += len(lines)
+        line_clusters.extend(_mine_lines(lines, fmt, miner, skipped, max_line_chars))
+    line_clusters = miner.finalize(line_clusters)
+    templates = miner.templates()
+    cluster_ids = [miner.id_of(i) for i in range(len(miner))]
+    mined = total - sum(skipped.values())
+    return MineResult.model_construct(
+        path=str(path), format=fmt, lines_total=total, lines_mined=mined, skipped=dict(skipped),
+        templates=templates, cluster_ids=cluster_ids, line_clusters=line_clusters,
+    )

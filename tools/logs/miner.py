@@ -1,0 +1,321 @@
+"""Streaming log template mining: group messages into templates with variables masked.
+
+Three stages keep it fast and bounded:
+1. a *skeleton* of the line (its bytes with every hex digit 0-9a-fA-F deleted, one C-level
+   `bytes.translate` per block) is looked up in a bounded cache: lines that differ only in
+   numbers and hex ids (the bulk of any log) share a skeleton, so the common path per line
+   is one dict lookup and no regex at all;
+2. for a new skeleton, masking (one regex) turns the line into a *key*; identical keys share
+   a template through a second bounded cache;
+3. a new key is matched against the clusters of the same token count and leading constant
+   token (a Drain-style similarity search); the positions where a merged key differs
+   become `<*>` in the cluster's template.
+
+Template ids are a hash of the template text, so the same template gets the same id in
+every run and on every machine. When a cluster's template generalises, its id changes; the
+old id is kept as an alias (`resolve`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from array import array
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lumos.tools.logs.masking import MASK_RE, WILDCARD
+
+DEFAULT_SIMILARITY = 0.85
+DEFAULT_CACHE_SIZE = 200_000
+DEFAULT_SLOT_VALUES = 10
+MAX_EXAMPLES = 3
+_SEPARATORS = ",;:/.-_@#"
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+
+
+def template_id(text: str) -> str:
+    """Stable 12-hex-digit id of a template text."""
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=6).hexdigest()
+
+
+class Template(BaseModel):
+    """One mined template: its id, text (variables as `<*>`), line count and a few examples."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    text: str
+    count: int
+    examples: list[str] = Field(default_factory=list)
+
+
+class _Cluster:
+    """Mutable state of one template while mining (internal)."""
+
+    __slots__ = ("tokens", "count", "examples", "text", "id")
+
+    def __init__(self, tokens: list[str], example: str):
+        self.tokens = tokens
+        self.count = 0
+        self.examples: list[str] = [example[:500]]
+        self.text = " ".join(tokens)
+        self.id = template_id(self.text)
+
+
+def tokenize_key(key: str) -> list[str]:
+    """Split a masked message into tokens, collapsing runs of adjacent wildcards into one."""
+    out: list[str] = []
+    for tok in key.split():
+        if tok != WILDCARD and WILDCARD in tok and not tok.replace(WILDCARD, "").strip(_SEPARATORS):
+            tok = WILDCARD  # `<*>:<*>`, `<*>,<*>`: one compound value
+        if tok == WILDCARD and out and out[-1] == WILDCARD:
+            continue
+        out.append(tok)
+    return out
+
+
+def _similarity(template: list[str], tokens: list[str]) -> float:
+    """Share of the constant positions that agree (a template wildcard agrees with anything;
+    positions that are wildcards on both sides carry no information and are left out).
+
+    A difference in the last token counts half: trailing values ("... for user alice",
+    "... to: host") are the most common variables that carry no digit.
+    """
+    same = total = 0.0
+    last = len(tokens) - 1
+    for i, (a, b) in enumerate(zip(template, tokens)):
+        if a == WILDCARD:
+            if b != WILDCARD:
+                same += 1
+                total += 1
+            continue
+        total += 1
+        if a == b:
+            same += 1
+        elif WILDCARD in a or WILDCARD in b:
+            # a partly masked token (`key=<*>`) is structure: its constant part must match,
+            # and then only the value differs (`rhost=` vs `rhost=<*>`)
+            if a.replace(WILDCARD, "") != b.replace(WILDCARD, ""):
+                return 0.0
+            same += 1
+        elif i == last and i > 0:
+            same += 0.5
+    return same / total if total else 1.0
+
+
+class TemplateMiner:
+    """Streaming template miner: `add(message)` returns the message's template id.
+
+    Memory is bounded by the number of templates plus two caches of `cache_size` entries
+    (cleared when full). Deterministic: the same messages in the same order give the same
+    templates and ids.
+    """
+
+    def __init__(
+        self,
+        *,
+        similarity: float = DEFAULT_SIMILARITY,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        slot_values: int = DEFAULT_SLOT_VALUES,
+    ):
+        self.similarity = similarity
+        self.cache_size = cache_size
+        self._clusters: list[_Cluster] = []
+        self._buckets: dict[tuple[int, str], list[int]] = {}
+        self._key_cache: dict[str, int] = {}
+        self._skeleton_cache: dict[bytes, int] = {}
+        self._aliases: dict[str, int] = {}
+        self._redirect: dict[int, int] = {}
+        self._families: dict[tuple, list[int]] = {}
+        self.slot_values = slot_values
+
+    # -- the slow path: one masked key -------------------------------------------------------
+
+    def _bucket_key(self, tokens: list[str]) -> tuple[int, str]:
+        first = tokens[0] if tokens else ""
+        return (len(tokens), first)
+
+    def _best(self, bucket: list[int], tokens: list[str]) -> tuple[int, float]:
+        best, best_sim = -1, -1.0
+        for idx in bucket:
+            sim = _similarity(self._clusters[idx].tokens, tokens)
+            if sim > best_sim:
+                best, best_sim = idx, sim
+        return best, best_sim
+
+    def _generalise(self, idx: int, tokens: list[str]) -> None:
+        """Widen cluster `idx` so that it also covers `tokens` (differing positions -> `<*>`)."""
+        cluster = self._clusters[idx]
+        merged = [a if a == b else WILDCARD for a, b in zip(cluster.tokens, tokens)]
+        if merged != cluster.tokens:
+            self._aliases[cluster.id] = idx
+            cluster.tokens = merged
+            cluster.text = " ".join(merged)
+            cluster.id = template_id(cluster.text)
+
+    def _match(self, key: str) -> int:
+        """Find or create the cluster for a masked key; returns the cluster index."""
+        tokens = tokenize_key(key)
+        bucket_key = self._bucket_key(tokens)
+        best, best_sim = self._best(self._buckets.get(bucket_key, []), tokens)
+        if best_sim < self.similarity and bucket_key[1] != WILDCARD:
+            best, best_sim = self._best(self._buckets.get((len(tokens), WILDCARD), []), tokens)
+        if best >= 0 and best_sim >= self.similarity:
+            self._generalise(best, tokens)
+            cluster = self._clusters[best]
+            if len(cluster.examples) < MAX_EXAMPLES:
+                cluster.examples.append(key[:500])
+            return best
+        idx = len(self._clusters)
+        self._clusters.append(_Cluster(tokens, key))
+        self._buckets.setdefault(bucket_key, []).append(idx)
+        return self._join_slot_family(idx, tokens)
+
+    def _join_slot_family(self, idx: int, tokens: list[str]) -> int:
+        """Record a new cluster in its one-slot families; when the clusters that differ only
+        in one slot reach `slot_values` distinct values, that slot is a variable (user and host
+        names, which carry no digit): they merge into one cluster with `<*>` there."""
+        for pos, tok in enumerate(tokens):
+            if tok == WILDCARD or WILDCARD in tok:
+                continue
+            signature = (pos, tuple(tokens[:pos]), tuple(tokens[pos + 1:]))
+            family = self._families.setdefault(signature, [])
+            family.append(idx)
+            live = sorted({self.final_index(i) for i in family})
+            if len(live) >= self.slot_values:
+                target = live[0]
+                if len(self._clusters[target].tokens) == len(tokens):
+                    widened = list(self._clusters[target].tokens)
+                    widened[pos] = WILDCARD
+                    self._generalise(target, widened)
+                    for other in live[1:]:
+                        self._merge_into(other, target)
+                    del self._families[signature]
+                    return self.final_index(idx)
+        return idx
+
+    def _merge_into(self, source: int, target: int) -> None:
+        """Fold cluster `source` into `target` (counts, cache entries, aliases)."""
+        src, dst = self._clusters[source], self._clusters[target]
+        dst.count += src.count
+        src.count = 0
+        self._aliases[src.id] = target
+        self._redirect[source] = target
+        for bucket in self._buckets.values():
+            if source in bucket:
+                bucket.remove(source)
+        for cache in (self._key_cache, self._skeleton_cache):
+            for k, v in cache.items():
+                if v == source:
+                    cache[k] = target
+
+    def finalize(self, indices: array) -> array:
+        """Map cluster indices returned earlier to the live clusters they were merged into."""
+        if not self._redirect:
+            return indices
+        table = [self.final_index(i) for i in range(len(self._clusters))]
+        return array("i", (table[i] if i >= 0 else i for i in indices))
+
+    def final_index(self, cluster_index: int) -> int:
+        """The live cluster a (possibly merged) cluster index now belongs to."""
+        while cluster_index in self._redirect:
+            cluster_index = self._redirect[cluster_index]
+        return cluster_index
+
+    def _index_message(self, message: str) -> int:
+        """Cluster index of one message through the key cache (no counting)."""
+        key = MASK_RE.sub(WILDCARD, message)
+        idx = self._key_cache.get(key)
+        if idx is None:
+            idx = self._match(key)
+            if len(self._key_cache) >= self.cache_size:
+                self._key_cache.clear()
+            self._key_cache[key] = idx
+        return idx
+
+    def _index_line(self, skeleton: bytes, line: bytes) -> int:
+        idx = self._skeleton_cache.get(skeleton)
+        if idx is None:
+            idx = self._index_message(line.decode("utf-8", "replace"))
+            if len(self._skeleton_cache) >= self.cache_size:
+                self._skeleton_cache.clear()
+            self._skeleton_cache[skeleton] = idx
+        return idx
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def add(self, message: str) -> str:
+        """Add one message; returns the id of its template as it stands now."""
+        line = message.replace("\n", " ").encode("utf-8", "replace")
+        idx = self._index_line(line.translate(None, _HEX_DIGITS), line)
+        cluster = self._clusters[self.final_index(idx)]
+        cluster.count += 1
+        return cluster.id
+
+    def add_block(self, block: bytes, *, count: bool = True) -> array:
+        """Add every line of a block of newline-separated UTF-8 lines (no trailing newline);
+        returns one cluster index per line (the fast path: C-level work per line)."""
+        skeletons = block.translate(None, _HEX_DIGITS).split(b"\n")
+        out = list(map(self._skeleton_cache.get, skeletons))
+        if None in out:
+            lines = block.split(b"\n")
+            index = self._index_line
+            out = [index(sk, ln) if i is None else i for sk, ln, i in zip(skeletons, lines, out)]
+        result = array("i", out)
+        if count:
+            self.count(out)
+        return result
+
+    def count(self, indices: Iterable[int]) -> None:
+        """Add line counts for cluster indices returned by `add_block(..., count=False)`."""
+        clusters = self._clusters
+        for idx, n in Counter(indices).items():
+            clusters[self.final_index(idx)].count += n
+
+    def add_many(self, messages: Sequence[str]) -> list[int]:
+        """Add many messages as one block; returns one cluster index per message."""
+        if not messages:
+            return []
+        block = "\n".join(m.replace("\n", " ") for m in messages).encode("utf-8", "replace")
+        return list(self.finalize(self.add_block(block)))
+
+    def id_of(self, cluster_index: int) -> str:
+        """The current template id of a cluster index returned by `add_block`/`add_many`."""
+        return self._clusters[self.final_index(cluster_index)].id
+
+    def resolve(self, template_id_: str) -> str:
+        """The current id of a template id returned earlier (templates generalise while mining)."""
+        seen: set[str] = set()
+        while template_id_ in self._aliases and template_id_ not in seen:
+            seen.add(template_id_)
+            current = self._clusters[self.final_index(self._aliases[template_id_])].id
+            if current == template_id_:
+                break
+            template_id_ = current
+        return template_id_
+
+    def match(self, message: str) -> Template | None:
+        """The template a message would join, without adding it (None if it would be new)."""
+        key = MASK_RE.sub(WILDCARD, message)
+        idx = self._key_cache.get(key)
+        if idx is None:
+            tokens = tokenize_key(key)
+            for i in self._buckets.get(self._bucket_key(tokens), []):
+                if _similarity(self._clusters[i].tokens, tokens) >= self.similarity:
+                    idx = i
+                    break
+        return None if idx is None else self._snapshot(self.final_index(idx))
+
+    def _snapshot(self, idx: int) -> Template:
+        c = self._clusters[idx]
+        return Template(id=c.id, text=c.text, count=c.count, examples=list(c.examples))
+
+    def templates(self) -> list[Template]:
+        """All templates with at least one line, most frequent first (ties by text)."""
+        order = sorted(range(len(self._clusters)), key=lambda i: (-self._clusters[i].count, self._clusters[i].text))
+        return [self._snapshot(i) for i in order if self._clusters[i].count > 0]
+
+    def __len__(self) -> int:
+        return len(self._clusters)

@@ -1,0 +1,69 @@
+"""LUMOS configuration: one typed settings object, read from the environment (LUMOS_*) with defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+
+from lumos.tools.domain.base import StrictModel
+from lumos.tools.errors import InputError
+from lumos.tools.validation import describe_validation_error
+
+ENV_PREFIX = "LUMOS_"
+
+
+class Settings(StrictModel):
+    """Everything LUMOS can be configured with. Each field can be set with `LUMOS_<FIELD>`."""
+
+    home: Path = Field(default=Path("~/.lumos"), description="State folder: checkpoints, audit trail, simulated world, reports.")
+    mode: Literal["offline", "llm"] = Field(default="offline", description="offline: deterministic analyzers only; llm: model-backed agents.")
+    onset_lookback_s: float = Field(default=120.0, ge=0, description="How long before the alert the incident window opens.")
+    max_evidence_per_service: int = Field(default=5, ge=1, le=50, description="Hard bound on evidence lines per service in a report.")
+    runbook_dirs: list[Path] = Field(default_factory=list, description="Extra runbook folders (os.pathsep-separated in the env).")
+    approval_timeout_s: float = Field(default=3600.0, gt=0, description="How long a gate waits before the incident escalates.")
+
+    @property
+    def state_dir(self) -> Path:
+        """The expanded state folder."""
+        return self.home.expanduser()
+
+    @property
+    def checkpoint_db(self) -> Path:
+        """SQLite file of the LangGraph checkpointer (one thread per incident)."""
+        return self.state_dir / "checkpoints.sqlite"
+
+    @property
+    def audit_db(self) -> Path:
+        """SQLite file of the hash-chained audit trail."""
+        return self.state_dir / "audit.sqlite"
+
+    @property
+    def simenv_db(self) -> Path:
+        """SQLite file of the simulated environment that demo and eval incidents act on."""
+        return self.state_dir / "simenv.sqlite"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where incident reports are written."""
+        return self.state_dir / "reports"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        """Build settings from `LUMOS_*` variables, then explicit overrides; bad values are InputErrors."""
+        env = os.environ if env is None else env
+        raw: dict[str, object] = {}
+        for name in cls.model_fields:
+            value = env.get(ENV_PREFIX + name.upper())
+            if value is None or value == "":
+                continue
+            raw[name] = [p for p in value.split(os.pathsep) if p] if name == "runbook_dirs" else value
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            field, message = describe_validation_error(exc)
+            raise InputError(message, field=f"{ENV_PREFIX}{(field or '').upper()}" if field else None) from None

@@ -1,0 +1,181 @@
+"""Compare span behaviour before and after the incident onset, per service and per call edge.
+
+Every comparison is made per operation (or per edge) and then summarised per service, so a
+change in the request mix is not mistaken for a slowdown. Statistics are robust shifts of
+log-durations: the fault-free baseline sets the scale, the incident window the shift.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lumos.tools.traces.spans import SpanIndex
+
+_MIN_SAMPLES = 3
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A robust shift of one quantity: z (in baseline noise units), ratio of medians, sample counts."""
+
+    z: float
+    ratio: float
+    n_base: int
+    n_inc: int
+
+
+@dataclass
+class ServiceSpanShift:
+    """How one service's spans changed at the onset (positive z = slower / more)."""
+
+    service: str
+    self_time: Shift | None = None
+    latency: Shift | None = None
+    gap_in: Shift | None = None
+    gap_out: Shift | None = None
+    calls_out: float = 0.0
+    errors_base: int = 0
+    errors_inc: int = 0
+    error_origins_inc: int = 0
+    spans_base: int = 0
+    spans_inc: int = 0
+    edge_shifts: dict[str, Shift] = field(default_factory=dict)
+
+
+def _median(values: Sequence[float]) -> float:
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+
+
+def robust_shift(base: Sequence[float], inc: Sequence[float], *, floor_ms: float = 1.0) -> Shift | None:
+    """Shift of `inc` against `base` on log(1+ms/floor): (median difference) / robust baseline spread.
+
+    None when either side has fewer than three values. The spread is floored so that a
+    perfectly flat baseline does not turn a tiny change into an enormous z.
+    """
+    if len(base) < _MIN_SAMPLES or len(inc) < _MIN_SAMPLES:
+        return None
+    lb = [math.log1p(max(v, 0.0) / floor_ms) for v in base]
+    li = [math.log1p(max(v, 0.0) / floor_ms) for v in inc]
+    mb, mi = _median(lb), _median(li)
+    mad = _median([abs(v - mb) for v in lb]) * 1.4826
+    spread = max(mad, 0.05)
+    # Standard error of the median difference, shrinking with the sample sizes.
+    se = spread * math.sqrt(1.0 / len(lb) + 1.0 / len(li)) * 1.25
+    z = (mi - mb) / max(se, 1e-9)
+    ratio = (_median(inc) + floor_ms) / (_median(base) + floor_ms)
+    return Shift(z=z, ratio=ratio, n_base=len(lb), n_inc=len(li))
+
+
+def _pooled(shifts: Sequence[tuple[Shift, int]]) -> Shift | None:
+    """Combine per-operation shifts into one, weighting z by sqrt of incident counts (Stouffer)."""
+    shifts = [(s, w) for s, w in shifts if s is not None]
+    if not shifts:
+        return None
+    wsum = math.sqrt(sum(w for _, w in shifts))
+    z = sum(s.z * math.sqrt(w) for s, w in shifts) / max(wsum, 1e-9)
+    ratio = math.exp(sum(math.log(max(s.ratio, 1e-9)) * w for s, w in shifts) / sum(w for _, w in shifts))
+    return Shift(z=z, ratio=ratio, n_base=sum(s.n_base for s, _ in shifts), n_inc=sum(s.n_inc for s, _ in shifts))
+
+
+def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None) -> dict[str, ServiceSpanShift]:
+    """Per-service span shifts: spans starting before `onset` are the baseline, the rest the incident.
+
+    Self time is compared per (service, operation); the call gap per (caller, callee) edge and
+    attributed to both ends (`gap_out` for the caller, `gap_in` for the callee); `calls_out` is
+    the relative change in remote calls made per entry span (negative = calls stopped,
+    which is what an exception or an early return looks like to the callees).
+    """
+    self_t: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    lat: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    gaps: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    calls: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    out: dict[str, ServiceSpanShift] = {}
+    # Remote calls per entry span: count the remote children under each entry span of the same service.
+    entry_calls: dict[tuple[str, str], int] = defaultdict(int)
+    by_span = {(f.span.trace_id, f.span.span_id): f for f in index.facts}
+    entry_of: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find_entry(key: tuple[str, str]) -> tuple[str, str]:
+        path = []
+        cur = key
+        while cur not in entry_of:
+            f = by_span[cur]
+            if f.is_entry or f.span.parent_span_id is None:
+                entry_of[cur] = cur
+                break
+            parent = (f.span.trace_id, f.span.parent_span_id)
+            if parent not in by_span:
+                entry_of[cur] = cur
+                break
+            path.append(cur)
+            cur = parent
+        root = entry_of[cur]
+        for p in path:
+            entry_of[p] = root
+        return root
+
+    for f in index.facts:
+        if f.remote_children:
+            entry_calls[find_entry((f.span.trace_id, f.span.span_id))] += len(f.remote_children)
+    for f in index.facts:
+        s = f.span
+        if end is not None and s.start >= end:
+            continue
+        side = 1 if s.start >= onset else 0
+        svc = out.setdefault(s.service, ServiceSpanShift(service=s.service))
+        if side:
+            svc.spans_inc += 1
+            svc.errors_inc += s.status == "ERROR"
+            svc.error_origins_inc += f.error_origin
+        else:
+            svc.spans_base += 1
+            svc.errors_base += s.status == "ERROR"
+        if f.gap_ms > 0 or f.remote_children:
+            for callee in set(f.remote_children):
+                gaps[(s.service, callee)][side].append(f.gap_ms)
+        else:
+            self_t[(s.service, s.operation)][side].append(f.self_ms)
+        if f.is_entry:
+            lat[(s.service, s.operation)][side].append(s.duration_ms)
+            calls[(s.service, s.operation)][side].append(float(entry_calls.get((s.trace_id, s.span_id), 0)))
+
+    def per_service(table: dict[tuple[str, str], tuple[list[float], list[float]]]) -> dict[str, Shift]:
+        grouped: dict[str, list[tuple[Shift, int]]] = defaultdict(list)
+        for (svc, _op), (b, i) in table.items():
+            sh = robust_shift(b, i)
+            if sh is not None:
+                grouped[svc].append((sh, len(i)))
+        return {svc: p for svc, items in grouped.items() if (p := _pooled(items)) is not None}
+
+    for svc, sh in per_service(self_t).items():
+        out[svc].self_time = sh
+    for svc, sh in per_service(lat).items():
+        out[svc].latency = sh
+    edge_shift = {e: sh for e, (b, i) in gaps.items() if (sh := robust_shift(b, i)) is not None}
+    gin: dict[str, list[tuple[Shift, int]]] = defaultdict(list)
+    gout: dict[str, list[tuple[Shift, int]]] = defaultdict(list)
+    for (caller, callee), sh in edge_shift.items():
+        gout[caller].append((sh, sh.n_inc))
+        gin[callee].append((sh, sh.n_inc))
+        out.setdefault(caller, ServiceSpanShift(service=caller)).edge_shifts[callee] = sh
+    for svc, items in gin.items():
+        out.setdefault(svc, ServiceSpanShift(service=svc)).gap_in = _pooled(items)
+    for svc, items in gout.items():
+        out.setdefault(svc, ServiceSpanShift(service=svc)).gap_out = _pooled(items)
+    # Relative change in outgoing calls per entry span, weighted by operation volume.
+    change: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for (svc, _op), (b, i) in calls.items():
+        if len(b) >= _MIN_SAMPLES and len(i) >= _MIN_SAMPLES:
+            mb, mi = sum(b) / len(b), sum(i) / len(i)
+            if mb > 0 or mi > 0:
+                change[svc].append(((mi - mb) / max(mb, mi), len(i)))
+    for svc, items in change.items():
+        total = sum(w for _, w in items)
+        out[svc].calls_out = sum(c * w for c, w in items) / total if total else 0.0
+    return out

@@ -1,0 +1,88 @@
+"""Per-service evidence features from spans and metrics, each a 0-1 score with a readable line.
+
+Features are split into *local* ones (they point at the service itself: its own CPU, its own
+span self time, the network gaps on its edges, its outgoing call pattern) and *symptom* ones
+(latency and errors, which also show up in every caller of a faulty service).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from lumos.tools.metrics.anomaly import MetricAnomaly, z_to_score
+from lumos.tools.traces.compare import ServiceSpanShift
+
+LOCAL_FEATURES = ("cpu", "memory", "self_time", "net_in", "net_out", "calls_changed", "error_origin", "disk", "restarts")
+SYMPTOM_FEATURES = ("latency", "call_latency", "client_latency", "errors", "traffic")
+
+
+@dataclass
+class ServiceFeatures:
+    """The feature scores (0-1) of one service and one evidence line per non-zero feature."""
+
+    service: str
+    scores: dict[str, float] = field(default_factory=dict)
+    lines: dict[str, str] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)
+
+    def put(self, name: str, score: float, line: str, ref: str) -> None:
+        """Keep the strongest evidence for `name`."""
+        if score > self.scores.get(name, 0.0):
+            self.scores[name] = score
+            self.lines[name] = line
+            self.refs[name] = ref
+
+
+def _size(ratio: float) -> float:
+    """0-1 weight of a slowdown by its size: x2.8 or more counts fully, small ratios little."""
+    return min(1.0, max(0.0, math.log2(max(ratio, 1e-9))) / 1.5)
+
+
+def span_features(shift: ServiceSpanShift, feats: ServiceFeatures) -> None:
+    """Add span-derived features of one service to `feats` (scores weigh both z and the size of the change)."""
+    if shift.self_time is not None and shift.self_time.ratio > 1.0:
+        s = shift.self_time
+        feats.put("self_time", z_to_score(s.z) * _size(s.ratio), f"own span time x{s.ratio:.2f} (z={s.z:.1f}, n={s.n_base}->{s.n_inc})", "spans:self_time")
+    if shift.gap_in is not None and shift.gap_in.ratio > 1.0:
+        s = shift.gap_in
+        feats.put("net_in", z_to_score(s.z) * _size(s.ratio), f"network gap on calls into it x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_in")
+    if shift.gap_out is not None and shift.gap_out.ratio > 1.0:
+        s = shift.gap_out
+        feats.put("net_out", z_to_score(s.z) * _size(s.ratio), f"network gap on its outgoing calls x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_out")
+    if shift.latency is not None and shift.latency.ratio > 1.0:
+        s = shift.latency
+        feats.put("latency", z_to_score(s.z) * _size(s.ratio), f"span latency x{s.ratio:.2f} (z={s.z:.1f})", "spans:latency")
+    if shift.calls_out < -0.05:
+        feats.put("calls_changed", min(1.0, -shift.calls_out * 1.5), f"remote calls per request {shift.calls_out:+.0%}", "spans:calls_out")
+    if shift.errors_inc:
+        base_rate = shift.errors_base / max(shift.spans_base, 1)
+        inc_rate = shift.errors_inc / max(shift.spans_inc, 1)
+        if inc_rate > base_rate:
+            feats.put("errors", min(1.0, (inc_rate - base_rate) * 5), f"span error rate {base_rate:.1%} -> {inc_rate:.1%}", "spans:errors")
+    if shift.error_origins_inc:
+        feats.put("error_origin", min(1.0, shift.error_origins_inc / max(shift.errors_inc, 1)), f"{shift.error_origins_inc} errors originate here (no failing child)", "spans:error_origin")
+
+
+_METRIC_FEATURE = {
+    "cpu": "cpu",
+    "memory": "memory",
+    "latency": "latency",
+    "call_latency": "call_latency",
+    "client_latency": "client_latency",
+    "errors": "errors",
+    "traffic": "traffic",
+    "disk": "disk",
+    "restarts": "restarts",
+}
+
+
+def metric_features(kinds: dict[str, MetricAnomaly], feats: ServiceFeatures) -> None:
+    """Add metric-derived features (best series per kind) of one service to `feats`."""
+    for kind, a in kinds.items():
+        name = _METRIC_FEATURE.get(kind)
+        if name is None or a.score <= 0:
+            continue
+        inst = f" [{a.instance}]" if a.instance else ""
+        line = f"{a.metric}{inst} {a.baseline:.4g} -> {a.incident:.4g} (z={a.z:.1f})"
+        feats.put(name, a.score, line, f"metric:{a.metric}")
