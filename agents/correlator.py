@@ -7,20 +7,20 @@ callers log them too), so log evidence counts most where no callee is also loggi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from lumos.tools.domain import DependencyReport, Evidence, FaultType, Hypothesis, LogReport, ServiceSignal, Topology, TriageReport
 
-LOG_WEIGHT = 0.5
+LOG_WEIGHT = 1.0
 
 
 def _log_scores(log_report: LogReport | None) -> dict[str, ServiceSignal]:
+    """The log report's per-service signals by service name ({} without a report)."""
     if log_report is None:
         return {}
     return {s.service: s for s in log_report.services}
 
 
 def _callees(topology: Topology) -> dict[str, set[str]]:
+    """Who each service calls, from the topology (self-calls dropped)."""
     out: dict[str, set[str]] = {}
     for e in topology.calls:
         if e.caller != e.callee:
@@ -28,9 +28,10 @@ def _callees(topology: Topology) -> dict[str, set[str]]:
     return out
 
 
-def _merge_hints(*hint_maps: Iterable[tuple[dict[str, float], float]]) -> dict[str, float]:
+def _merge_hints(*hint_maps: tuple[dict[str, float], float]) -> dict[str, float]:
+    """Fault-type support from several reports: the strongest weighted support per fault type."""
     merged: dict[str, float] = {}
-    for hints, weight in hint_maps:  # type: ignore[misc]
+    for hints, weight in hint_maps:
         for k, v in hints.items():
             merged[k] = max(merged.get(k, 0.0), v * weight)
     return merged
@@ -58,7 +59,8 @@ def correlate(
         log_score = log_sig.score if log_sig else 0.0
         explained = max((logs[c].score for c in callees.get(svc, ()) if c in logs), default=0.0)
         log_part = log_score * (1.0 - explained)
-        score = (base + LOG_WEIGHT * log_part) / (1.0 + LOG_WEIGHT) if logs else base
+        # Noisy-OR: either modality alone can make the case for a service.
+        score = 1.0 - (1.0 - base) * (1.0 - LOG_WEIGHT * log_part)
         hints = _merge_hints(
             (dep_signals[svc].fault_hints if svc in dep_signals else {}, 1.0),
             (log_sig.fault_hints if log_sig else {}, LOG_WEIGHT),

@@ -7,12 +7,12 @@ the onset, ranks services with the graph (`lumos.tools.topology.rank`) and draws
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import networkx as nx
 
-from lumos.tools.topology.rank import rank_services
 from lumos.tools.changes import correlate_changes
 from lumos.tools.domain import (
     Change,
@@ -26,19 +26,29 @@ from lumos.tools.domain import (
     TriageReport,
 )
 from lumos.tools.metrics.anomaly import metric_anomalies, service_metric_anomalies
+from lumos.tools.metrics.derive import edge_gap_series
 from lumos.tools.topology.graph import build_call_graph
 from lumos.tools.topology.mermaid import incident_mermaid
 from lumos.tools.topology.queries import blast_radius
+from lumos.tools.topology.rank import rank_services
 from lumos.tools.traces.compare import compare_spans
-from lumos.tools.traces.features import ServiceFeatures, metric_features, span_features
+from lumos.tools.traces.features import (
+    ServiceFeatures,
+    edge_metric_features,
+    evidence_source,
+    metric_features,
+    span_features,
+    split_edge,
+)
 from lumos.tools.traces.onset import detect_onset
+from lumos.tools.traces.patterns import truncation_blame
 from lumos.tools.traces.spans import SpanIndex, index_spans
 
 _MIN_SIDE_S = 15.0
 METRIC_HORIZON_S = 240.0
 
 
-def _span_onset(spans: Sequence[Span], index: SpanIndex, triage: TriageReport, notes: list[str]) -> datetime | None:
+def _span_onset(spans: Sequence[Span], index: SpanIndex, notes: list[str]) -> datetime | None:
     """The onset seen in the traces, or None when the spans cannot tell."""
     if len(spans) < 20:
         return None
@@ -62,12 +72,17 @@ def collect_features(
     notes: list[str],
 ) -> tuple[dict[str, ServiceFeatures], datetime]:
     """Per-service features from spans and metrics around the onset; returns (features, onset)."""
-    onset = _span_onset(spans, index, triage, notes) or triage.incident_window.start
+    onset = _span_onset(spans, index, notes) or triage.incident_window.start
     feats: dict[str, ServiceFeatures] = {n: ServiceFeatures(service=n) for n in graph.nodes}
     if spans:
         shifts = compare_spans(index, onset)
         for svc, shift in shifts.items():
             span_features(shift, feats.setdefault(svc, ServiceFeatures(service=svc)))
+        for svc, blame in truncation_blame(index, onset).items():
+            # Share of its calls that ended the request, discounted when only a handful were seen.
+            share = blame.blamed / max(blame.calls, blame.blamed) * (1.0 - math.exp(-blame.blamed / 3.0))
+            line = f"{blame.blamed} requests of {', '.join(blame.callers)} ended right after calling it ({share:.0%} of its incident calls)"
+            feats.setdefault(svc, ServiceFeatures(service=svc)).put("calls_blamed", share, line, "spans:truncated_after")
     elif triage.incident_window.seconds > 0:
         notes.append("no spans: signals come from metrics (and logs) only")
     data_start = min((m.ts for m in metrics), default=triage.baseline_window.start)
@@ -76,9 +91,11 @@ def collect_features(
     baseline = TimeWindow(start=min(data_start, onset), end=onset)
     if baseline.seconds <= 0:
         notes.append("empty baseline window: metric anomalies cannot be scored")
-    anomalies, mnotes = metric_anomalies(metrics, incident, baseline)
+    anomalies, mnotes = metric_anomalies(list(metrics) + edge_gap_series(metrics), incident, baseline)
     notes.extend(mnotes)
-    for svc, kinds in service_metric_anomalies(anomalies).items():
+    node_series = [a for a in anomalies if split_edge(a.instance) is None]
+    edge_metric_features(anomalies, feats)
+    for svc, kinds in service_metric_anomalies(node_series).items():
         if svc not in graph:
             graph.add_node(svc, kind="service", tier=None, criticality=None, in_topology=False)
         metric_features(kinds, feats.setdefault(svc, ServiceFeatures(service=svc)))
@@ -86,9 +103,10 @@ def collect_features(
 
 
 def _signal(f: ServiceFeatures, score: float, hints: dict[str, float]) -> ServiceSignal:
+    """One service's ServiceSignal: its rank score, the kinds of evidence it shows and the best lines."""
     kinds = sorted((k for k, v in f.scores.items() if v >= 0.3), key=lambda k: -f.scores[k])
     evidence = [
-        Evidence(source="metrics" if f.refs[k].startswith("metric:") else "spans", summary=f.lines[k], ref=f.refs[k], service=f.service, weight=round(f.scores[k], 4))
+        Evidence(source=evidence_source(f.refs[k]), summary=f.lines[k], ref=f.refs[k], service=f.service, weight=round(f.scores[k], 4))
         for k in sorted(f.scores, key=lambda k: -f.scores[k])
         if f.scores[k] > 0.05
     ]

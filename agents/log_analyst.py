@@ -1,12 +1,206 @@
-"""The log analysis agent's offline analyzer (placeholder while the full analyzer lands)."""
+"""The log analysis agent's offline analyzer: what changed in the logs when the incident
+started, per service, and which services look like where the fault began.
+
+It works from `lumos.tools.logs.compare` (incident vs baseline, Poisson/binomial strengths)
+and adds the judgement: errors that a service only relays from a callee (timeouts, refused
+connections, 5xx received, "no instances available for X") count less for that service
+and are passed on to the callee they name; evidence is bounded per service.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
-from lumos.tools.domain import LogRecord, LogReport, TriageReport
+from lumos.tools.domain import Evidence, FaultType, Hypothesis, LogRecord, LogReport, ServiceSignal, TriageReport
+from lumos.tools.logs.compare import ServiceLogStats, TemplateChange, WindowComparison, compare_windows
+from lumos.tools.logs.stats import squash
+
+NOTABLE_STRENGTH = 1.5  # ~p 3%: below this a service has nothing notable
+SCORE_SCALE = 8.0
+PROPAGATION_DISCOUNT = 0.6
+BLAME_SHARE = 0.5
+MAX_INDICATORS = 5
+
+
+def _origin_factor(share_propagated: float) -> float:
+    return 1.0 - PROPAGATION_DISCOUNT * share_propagated
+
+
+def _template_strength(t: TemplateChange) -> float:
+    weight = 1.0 if t.error else 0.3
+    return t.increase * weight * _origin_factor(t.propagated_share) + 0.15 * t.decrease
+
+
+def _components(s: ServiceLogStats) -> dict[str, float]:
+    """Evidence strengths (in -log10 p units) of one service, by kind. Changes in the mix of
+    ordinary (non-error) templates mostly follow the workload, so they count little."""
+    error_tops = sorted((_template_strength(t) for t in s.templates if t.error), reverse=True)[:3]
+    other_top = max((_template_strength(t) for t in s.templates if not t.error), default=0.0)
+    return {
+        "errors": s.error_increase * _origin_factor(s.propagated_share),
+        "templates": 0.5 * sum(error_tops) + 0.5 * other_top,
+        "latency": max(s.latency_increase, s.gap_increase, s.self_gap_increase, s.call_gap_increase),
+        "volume": 0.2 * max(s.volume_increase, s.volume_decrease),
+        "warnings": 0.3 * s.warning_increase,
+    }
+
+
+def _kinds(s: ServiceLogStats, parts: dict[str, float], blamed: float) -> list[str]:
+    kinds: list[str] = []
+    if parts["errors"] >= NOTABLE_STRENGTH:
+        kinds.append("error_rate")
+    if any(t.new and t.increase >= NOTABLE_STRENGTH for t in s.templates):
+        kinds.append("new_template")
+    if any(not t.new and t.increase >= NOTABLE_STRENGTH for t in s.templates):
+        kinds.append("template_burst")
+    if max(s.latency_increase, s.gap_increase) >= NOTABLE_STRENGTH:
+        kinds.append("latency")
+    if any(code.startswith("exc:") for code in s.new_codes) or s.frames:
+        kinds.append("exception")
+    if any(not code.startswith("exc:") for code in s.new_codes):
+        kinds.append("error_code")
+    if s.volume_decrease >= 3.0:
+        kinds.append("volume_drop")
+    if s.volume_increase >= 3.0:
+        kinds.append("volume_spike")
+    if s.cur_errors and s.propagated_share >= 0.5:
+        kinds.append("propagated_errors")
+    if blamed >= NOTABLE_STRENGTH:
+        kinds.append("named_by_callers")
+    return kinds
+
+
+def _hints(s: ServiceLogStats | None, parts: dict[str, float], received: dict[str, float]) -> dict[str, float]:
+    """fault_type -> support 0-1 from the wording of anomalous lines and the kind of change."""
+    hints: dict[str, float] = defaultdict(float)
+    if s is not None:
+        origin = _origin_factor(s.propagated_share)
+        for fault, support in s.hints.items():
+            # wording of relayed failures (timeouts...) describes the callee, not this service
+            relayed = fault in ("network_delay", "network_loss", "dependency_outage")
+            hints[fault] = max(hints[fault], support * (1.0 - origin if relayed else origin))
+        if parts["errors"] + parts["templates"] >= NOTABLE_STRENGTH and not s.hints:
+            hints["error_injection"] = max(hints["error_injection"], 0.4 * origin)
+    for fault, support in received.items():
+        hints[fault] = max(hints[fault], support)
+    if s is not None and parts["latency"] >= NOTABLE_STRENGTH:
+        # slower between its own lines = work inside the service; slower after a call = network
+        inside, calls = s.self_gap_increase, s.call_gap_increase
+        hints["cpu_saturation"] = max(hints["cpu_saturation"], 0.5 if inside >= calls else 0.3)
+        hints["network_delay"] = max(hints["network_delay"], 0.5 if calls > inside else 0.3)
+    if s is not None and s.volume_decrease >= 3.0:
+        hints["cpu_saturation"] = max(hints["cpu_saturation"], 0.3)
+        hints["network_delay"] = max(hints["network_delay"], 0.25)
+    return {k: round(min(v, 1.0), 3) for k, v in sorted(hints.items(), key=lambda kv: -kv[1]) if v > 0.05}
+
+
+def _evidence(s: ServiceLogStats | None, blame_lines: list[str], limit: int) -> list[Evidence]:
+    items: list[Evidence] = []
+    if s is not None:
+        if s.error_increase >= NOTABLE_STRENGTH:
+            items.append(Evidence(
+                source="logs", service=s.service, ref=f"service:{s.service}", weight=round(min(1.0, s.error_increase / 10), 3),
+                summary=(f"error lines {s.ref_errors}/{s.ref_lines} -> {s.cur_errors}/{s.cur_lines} "
+                         f"(-log10 p={s.error_increase:.1f}; {100 * s.propagated_share:.0f}% look relayed from a callee)"),
+            ))
+        for t in sorted(s.templates, key=_template_strength, reverse=True):
+            what = "new " if t.new else ""
+            what += "error template" if t.error else "template"
+            change = f"{t.ref_count} -> {t.cur_count} lines (expected {t.expected:.1f}, -log10 p={max(t.increase, t.decrease):.1f})"
+            codes = f" [{', '.join(t.codes[:3])}]" if t.codes else ""
+            items.append(Evidence(
+                source="logs", service=s.service, ref=f"template:{t.template_id}",
+                weight=round(min(1.0, _template_strength(t) / 10), 3),
+                summary=f"{what} {change}{codes}: {t.template[:160]}",
+            ))
+        if s.latency_increase >= NOTABLE_STRENGTH:
+            items.append(Evidence(
+                source="logs", service=s.service, ref=f"service:{s.service}:latency",
+                weight=round(min(1.0, s.latency_increase / 10), 3),
+                summary=f"stated latency median {s.latency_ref_ms} ms -> {s.latency_cur_ms} ms (-log10 p={s.latency_increase:.1f})",
+            ))
+        if s.gap_increase >= NOTABLE_STRENGTH:
+            items.append(Evidence(
+                source="logs", service=s.service, ref=f"service:{s.service}:trace_gaps",
+                weight=round(min(1.0, s.gap_increase / 10), 3),
+                summary=(f"time to write its next line within a trace: median {s.gap_ref_ms} ms -> {s.gap_cur_ms} ms "
+                         f"(-log10 p={s.gap_increase:.1f})"),
+            ))
+        for frame, n in list(s.frames.items())[:1]:
+            items.append(Evidence(source="logs", service=s.service, ref=f"frame:{frame}", weight=0.3,
+                                  summary=f"{n} stack traces with top frame {frame}"))
+    for line in blame_lines:
+        items.append(Evidence(source="logs", service=None if s is None else s.service, ref="mentions", weight=0.4, summary=line))
+    items.sort(key=lambda e: -e.weight)
+    return items[:limit]
+
+
+def _default_fault(hints: dict[str, float]) -> FaultType:
+    return FaultType(next(iter(hints))) if hints else FaultType.error_injection
+
+
+def report_from_comparison(cmp: WindowComparison, *, max_evidence_per_service: int = 5) -> LogReport:
+    """Score services from a window comparison and build the LogReport (pure function)."""
+    stats = {s.service: s for s in cmp.services}
+    parts = {name: _components(s) for name, s in stats.items()}
+    blamed: dict[str, float] = defaultdict(float)
+    received: dict[str, dict[str, float]] = defaultdict(dict)
+    blame_lines: dict[str, list[str]] = defaultdict(list)
+    for name, s in stats.items():
+        relayed = parts[name]["errors"] / max(_origin_factor(s.propagated_share), 1e-9) * s.propagated_share
+        relayed += sum(t.increase for t in s.templates[:3] if t.error and t.mentions) * 0.5
+        if relayed <= 0 or not s.mentions:
+            continue
+        total = sum(s.mentions.values())
+        for callee, n in s.mentions.items():
+            amount = BLAME_SHARE * relayed * n / total
+            blamed[callee] += amount
+            blame_lines[callee].append(f"{n} error lines of {name} name {callee}")
+            for t in s.templates:
+                if callee in t.mentions:
+                    for fault, support in t.hints.items():
+                        received[callee][fault] = max(received[callee].get(fault, 0.0), support * 0.5)
+    signals: list[ServiceSignal] = []
+    totals: dict[str, float] = {}
+    for name in sorted(set(stats) | set(blamed)):
+        s = stats.get(name)
+        p = parts.get(name, {"errors": 0.0, "templates": 0.0, "latency": 0.0, "volume": 0.0, "warnings": 0.0})
+        total = sum(p.values()) + blamed.get(name, 0.0)
+        if total < NOTABLE_STRENGTH:
+            continue
+        totals[name] = total
+        hints = _hints(s, p, received.get(name, {}))
+        signals.append(ServiceSignal(
+            service=name, score=round(squash(total, SCORE_SCALE), 4), kinds=_kinds(s, p, blamed.get(name, 0.0)) if s else ["named_by_callers"],
+            fault_hints=hints, evidence=_evidence(s, blame_lines.get(name, [])[:2], max_evidence_per_service),
+        ))
+    signals.sort(key=lambda sig: (-sig.score, sig.service))
+    indicators = []
+    for sig in signals[:MAX_INDICATORS]:
+        s = stats.get(sig.service)
+        origin = _origin_factor(s.propagated_share) if s else 0.8
+        fault = _default_fault(sig.fault_hints)
+        reason = ", ".join(sig.kinds) or "log changes"
+        rationale = f"logs of {sig.service}: {reason} (anomaly {sig.score:.2f})"
+        if s and s.propagated_share >= 0.5:
+            rationale += f"; {100 * s.propagated_share:.0f}% of its errors look relayed from callees ({', '.join(list(s.mentions)[:3]) or 'unnamed'})"
+        indicators.append(Hypothesis(
+            service=sig.service, fault_type=fault, confidence=round(min(1.0, sig.score * origin), 4),
+            evidence=sig.evidence[:2], rationale=rationale,
+        ))
+    indicators.sort(key=lambda h: (-h.confidence, h.service))
+    return LogReport(
+        services=signals, indicators=indicators, lines_read=cmp.lines_read, lines_skipped=cmp.lines_ignored,
+        templates=cmp.templates, notes=list(cmp.notes),
+    )
 
 
 def analyze_logs(records: Sequence[LogRecord], triage: TriageReport, *, max_evidence_per_service: int = 5) -> LogReport:
-    """Compare the incident window with the baseline window (placeholder: reports nothing yet)."""
-    return LogReport(lines_read=len(records), notes=["log analyzer not implemented yet"])
+    """Compare the incident window with the baseline window of the triage report (records
+    outside both are ignored) and report per-service anomalies and root-cause indicators."""
+    if not records:
+        return LogReport(notes=["no log records for this incident"])
+    known = [s for s in [triage.alert_service, *triage.focus_services] if s]
+    cmp = compare_windows(records, triage.incident_window, triage.baseline_window, known_services=known)
+    return report_from_comparison(cmp, max_evidence_per_service=max_evidence_per_service)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from lumos.tools.actions.backend import ActionBackend
 from lumos.tools.actions.registry import ActionRegistry, CheckRegistry, ParamsError, default_check_registry
 from lumos.tools.domain import Change, Check, Hypothesis, PlannedStep, Runbook, RunbookChoice, StepSpec, Topology
 from lumos.tools.errors import InputError
@@ -19,6 +20,8 @@ from lumos.tools.runbooks.search import RunbookIndex
 from lumos.tools.runbooks.templating import TemplateError, placeholders, render
 
 DATASTORE_KINDS = ("database", "cache", "queue", "external")
+SECONDARY_WEIGHT = 0.8
+MINIMAL_CONTEXT = frozenset({"service", "alert_service", "incident_id"})
 ALWAYS_AVAILABLE = frozenset({"service", "alert_service", "incident_id", "namespace", "environment", "fault_type", "severity"})
 
 
@@ -33,7 +36,7 @@ def build_query(hypothesis: Hypothesis, alert_text: str = "", *, max_evidence: i
 
 
 def available_variables(hypothesis: Hypothesis, topology: Topology) -> set[str]:
-    """Placeholder names an incident context can fill for this hypothesis."""
+    """Placeholder names `incident_context` can fill for this hypothesis."""
     names = set(ALWAYS_AVAILABLE)
     if hypothesis.instance:
         names.add("instance")
@@ -42,6 +45,11 @@ def available_variables(hypothesis: Hypothesis, topology: Topology) -> set[str]:
     if _dependency_of(topology, hypothesis.service):
         names.add("dependency")
     return names
+
+
+def minimal_variables(hypothesis: Hypothesis) -> set[str]:
+    """Placeholder names any incident context is assumed to have when the caller passes none."""
+    return set(MINIMAL_CONTEXT) | ({"instance"} if hypothesis.instance else set())
 
 
 def required_variables(runbook: Runbook) -> set[str]:
@@ -59,30 +67,58 @@ def required_variables(runbook: Runbook) -> set[str]:
 
 
 def select_runbook(hypotheses: Sequence[Hypothesis], *, index: RunbookIndex, library: RunbookLibrary, topology: Topology,
-                   alert_text: str = "", k: int = 5) -> RunbookChoice | None:
-    """Pick the best runbook for the top (first) hypothesis; None when no runbook fits its fault type."""
+                   alert_text: str = "", k: int = 5, backend: ActionBackend | None = None,
+                   context: Mapping[str, str] | None = None) -> RunbookChoice | None:
+    """Pick the best runbook for the top (first) hypothesis; None when no runbook fits its fault type.
+
+    Runbooks whose primary (first) fault type is the hypothesis' own rank ahead of those that
+    only list it as a secondary one (score x SECONDARY_WEIGHT). Runbooks needing a placeholder
+    the incident cannot fill are skipped: the names in `context` when given (pass the context
+    you will plan with, e.g. from `incident_context`), else only service, alert_service,
+    incident_id and a known instance (`minimal_variables`). With `backend` and `context`,
+    runbooks whose preconditions fail right now are skipped too.
+    """
     if not hypotheses:
         return None
     top = hypotheses[0]
     service = topology.get(top.service)
     kind = service.kind if service is not None else "service"
     query = build_query(top, alert_text)
-    available = available_variables(top, topology)
+    available = {key for key, value in context.items() if value} if context is not None else minimal_variables(top)
     for service_kind in (kind, None):
         matches = index.search(query, fault_types=[top.fault_type], service_kind=service_kind, k=max(k, 1) * 4)
-        usable = [m for m in matches if m.id in library.runbooks and required_variables(library.get(m.id)) <= available]
-        if usable:
-            best = usable[0]
+        ranked: list[tuple[float, str, str]] = []
+        for m in matches:
+            if m.id not in library.runbooks:
+                continue
+            runbook = library.get(m.id)
+            if not required_variables(runbook) <= available:
+                continue
+            if backend is not None and context is not None and not _preconditions_hold(runbook, context, backend):
+                continue
+            weight = 1.0 if runbook.fault_types[0] == top.fault_type else SECONDARY_WEIGHT
+            ranked.append((m.score * weight, m.id, m.title))
+        ranked.sort(key=lambda r: (-r[0], r[1]))
+        if ranked:
+            score, best_id, title = ranked[0]
             scope = f"{kind} {top.service}" if service_kind else f"{top.service} (any kind)"
             return RunbookChoice(
-                runbook_id=best.id,
-                title=best.title,
-                score=best.score,
-                reason=f"best match for {top.fault_type.value} on {scope} (lexical score {best.score:.2f})",
+                runbook_id=best_id,
+                title=title,
+                score=round(score, 4),
+                reason=f"best match for {top.fault_type.value} on {scope} (lexical score {score:.2f})",
                 target_service=top.service,
-                alternatives=[m.id for m in usable[1:k]],
+                alternatives=[r[1] for r in ranked[1:k]],
             )
     return None
+
+
+def _preconditions_hold(runbook: Runbook, context: Mapping[str, str], backend: ActionBackend) -> bool:
+    try:
+        checks = plan_checks(runbook.preconditions, context)
+    except InputError:
+        return False
+    return all(backend.check(c.check, c.params).ok for c in checks)
 
 
 def callers_of(topology: Topology, service: str) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+
 from lumos.agents.coordinator import triage as offline_triage
 from lumos.agents.correlator import correlate as offline_correlate
 from lumos.agents.dependency_mapper import map_dependencies
@@ -12,6 +14,7 @@ from lumos.agents.log_analyst import analyze_logs
 from lumos.graph.resources import Resources
 from lumos.graph.sources import open_sources
 from lumos.graph.state import IncidentState
+from lumos.tools.domain import Alert
 
 
 def _top(hypotheses: list, n: int = 3) -> list[dict[str, Any]]:
@@ -26,17 +29,26 @@ class DiagnosisNodes:
     def __init__(self, resources: Resources):
         self.r = resources
 
-    def intake(self, state: IncidentState) -> dict[str, Any]:
-        """Record the incident's opening; the alert has already been parsed and validated."""
-        alert = state["alert"]
+    def intake(self, state: IncidentState, config: RunnableConfig) -> dict[str, Any]:
+        """Validate the alert (it may arrive as JSON through LangGraph Server) and record the opening."""
+        alert = state["alert"] if isinstance(state["alert"], Alert) else Alert.model_validate(state["alert"])
+        incident_id = state.get("incident_id") or str(config.get("configurable", {}).get("thread_id", ""))
+        if not incident_id:
+            raise ValueError("an incident needs an incident_id or a thread_id")
         self.r.audit.append(
-            state["incident_id"],
+            incident_id,
             "incident.opened",
             {"alert": alert, "sources": dict(state.get("sources") or {})},
             actor=f"alert:{alert.source}",
             dedupe_key="incident.opened",
         )
-        return {"status": "diagnosing", "started_at": state.get("started_at") or time.time(), "step_index": 0}
+        return {
+            "incident_id": incident_id,
+            "alert": alert,
+            "status": "diagnosing",
+            "started_at": state.get("started_at") or time.time(),
+            "step_index": 0,
+        }
 
     def triage(self, state: IncidentState) -> dict[str, Any]:
         """Coordinator: decide incident/baseline windows, focus services and which agents run."""

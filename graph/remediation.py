@@ -7,12 +7,13 @@ from typing import Any
 
 from langgraph.types import interrupt
 
-from lumos.agents.runbook_executor import plan_steps, select_runbook
+from lumos.agents.runbook_executor import incident_context, plan_steps, select_runbook
 from lumos.graph.approval import approval_for, approval_request, parse_decision
 from lumos.graph.resources import Resources
 from lumos.graph.sources import open_sources
 from lumos.graph.state import IncidentState
 from lumos.tools.domain import ActionResult, PlannedStep
+from lumos.tools.runbooks.templating import render_params
 
 
 def step_key(incident_id: str, step: PlannedStep, attempt: int = 1) -> str:
@@ -23,19 +24,16 @@ def step_key(incident_id: str, step: PlannedStep, attempt: int = 1) -> str:
 def plan_context(state: IncidentState, target: str) -> dict[str, str]:
     """Variables runbook params may use ({{ service }} ...), taken from the incident, never from free text."""
     alert = state["alert"]
-    context = {"service": target, "alert_service": alert.service or target, "incident_id": state["incident_id"]}
-    top = (state.get("hypotheses") or [None])[0]
-    if top is not None and top.instance:
-        context["instance"] = top.instance
-    changes = open_sources(state.get("sources")).changes
-    deploys = [c for c in changes if c.service == target and c.kind == "deploy" and c.ts <= alert.starts_at]
-    if deploys:
-        latest = deploys[-1]
-        if latest.version:
-            context["version"] = latest.version
-        if latest.previous_version:
-            context["previous_version"] = latest.previous_version
-    return context
+    sources = open_sources(state.get("sources"))
+    hypotheses = [h for h in (state.get("hypotheses") or []) if h.service == target] or (state.get("hypotheses") or [])[:1]
+    if not hypotheses:
+        return {"service": target, "alert_service": alert.service or target, "incident_id": state["incident_id"]}
+    hypothesis = hypotheses[0].model_copy(update={"service": target})
+    changes = [c for c in sources.changes if c.ts <= alert.starts_at]
+    return incident_context(
+        hypothesis, sources.topology, alert_service=alert.service, incident_id=state["incident_id"],
+        severity=alert.severity, changes=changes,
+    )
 
 
 class RemediationNodes:
@@ -59,6 +57,8 @@ class RemediationNodes:
             library=self.r.library,
             topology=open_sources(state.get("sources")).topology,
             alert_text=f"{alert.name} {alert.summary} {alert.description}",
+            backend=self.r.backend_for(state["incident_id"]),
+            context=plan_context(state, hypotheses[0].service),
         )
         self._audit(state, "runbook.selected", {"choice": choice}, actor="agent:runbook_executor", key="runbook.selected")
         if choice is None:
@@ -73,7 +73,7 @@ class RemediationNodes:
         backend = self.r.backend_for(state["incident_id"])
         failed = []
         for pre in runbook.preconditions:
-            params = plan_steps_params(pre.params, plan_context(state, choice.target_service))
+            params = render_params(pre.params, plan_context(state, choice.target_service))
             result = backend.check(pre.check, params)
             if not getattr(result, "ok", False):
                 failed.append(f"{pre.check}: {getattr(result, 'detail', '')}")
@@ -153,7 +153,7 @@ class RemediationNodes:
             return {}
         backend = self.r.backend_for(state["incident_id"])
         key = f"{state['incident_id']}:step{step.index}:rollback"
-        params = plan_steps_params(step.rollback.params, plan_context(state, state["runbook"].target_service))
+        params = render_params(step.rollback.params, plan_context(state, state["runbook"].target_service))
         outcome = backend.execute(step.rollback.action, params, idempotency_key=key, dry_run=False)
         result: ActionResult = outcome.to_action_result(step_index=step.index, destructive=step.destructive)
         self._audit(state, "rollback.executed", {"result": result}, key=f"rollback:{step.index}")
@@ -174,7 +174,7 @@ class RemediationNodes:
             backend = self.r.backend_for(state["incident_id"])
             context = plan_context(state, choice.target_service)
             for post in runbook.post_checks:
-                result = backend.check(post.check, plan_steps_params(post.params, context))
+                result = backend.check(post.check, render_params(post.params, context))
                 if not getattr(result, "ok", False):
                     failed.append(f"{post.check}: {getattr(result, 'detail', '')}")
         if failed:
@@ -184,13 +184,6 @@ class RemediationNodes:
         elapsed = time.time() - state.get("started_at", time.time())
         self._audit(state, "incident.resolved", {"seconds": round(elapsed, 3)}, key="incident.resolved")
         return {"status": "resolved", "summary": summarize(state, "Resolved"), "timings": {"resolution_s": elapsed}}
-
-
-def plan_steps_params(params: dict[str, Any], context: dict[str, str]) -> dict[str, Any]:
-    """Render check params with the same safe substitution runbook steps use."""
-    from lumos.tools.runbooks.templating import render_params
-
-    return render_params(params, context)
 
 
 def summarize(state: IncidentState, outcome: str) -> str:

@@ -225,3 +225,9 @@ def test_seed_twice_needs_replace_and_versions_from_changes(env: SimulatedEnviro
     assert (search.config_version, search.previous_config_version) == ("cfg-9", "cfg-8")
     assert (gw.version, gw.previous_version) == ("3.0", "2.9")
     assert env.check("version_is", {"service": "api", "version": "2.4.0"}).ok
+
+
+def test_unseeded_world_fails_without_raising(env: SimulatedEnvironment) -> None:
+    out = env.execute("restart_service", {"service": "api"}, idempotency_key="k")
+    assert out.status == "failed" and "not been seeded" in out.output
+    assert env.history() == [] and not env.check("service_healthy", {"service": "api"}).ok

@@ -48,3 +48,12 @@ def test_mermaid_marks_root_alert_and_blast():
     assert text.startswith("graph LR")
     assert "class n" in text and " root" in text and " alert" in text
     assert '"db"' in text and "-->" in text
+
+
+def test_svg_render_is_deterministic_svg():
+    from lumos.tools.topology.render import incident_svg
+
+    g, _ = build_call_graph(_topo())
+    svg = incident_svg(g, suspects=["db"], alert_service="web", blast=["api", "web"])
+    assert "<svg" in svg and "</svg>" in svg
+    assert "<svg" in incident_svg(g, suspects=["ghost"])

@@ -85,3 +85,55 @@ def test_changes_recent_and_correlated():
     corr = correlate_changes(changes, T0, ["web"], g)
     assert corr[0].change.service == "api" and corr[0].distance == 1 and corr[0].suspicion > corr[1].suspicion
     assert change_suspicion(10, None) == 0.0 and change_suspicion(-3600, 0) == 0.0
+
+
+def test_service_anomalies_and_sources(tmp_path):
+    from lumos.tools.metrics.anomaly import service_anomalies
+    from lumos.tools.metrics.source import CsvMetricSource, MemoryMetricSource
+
+    inc = TimeWindow(start=T0 + timedelta(minutes=10), end=T0 + timedelta(minutes=13))
+    base = TimeWindow(start=T0, end=inc.start)
+    samples = _series("cpu_usage_pct", [1.0] * 10 + [90, 90, 90]) + _series("cpu_usage_pct", [1.0] * 13, "other")
+    got = service_anomalies(samples, "api", inc, base, min_score=0.5)
+    assert [a.service for a in got] == ["api"]
+    csv = tmp_path / "metrics.csv"
+    csv.write_text("ts,service,instance,metric,value\n" + "".join(f"{s.ts.isoformat()},{s.service},,{s.metric},{s.value}\n" for s in samples))
+    whole = TimeWindow(start=T0, end=T0 + timedelta(hours=1))
+    assert len(CsvMetricSource(csv).samples(whole, services=["api"])) == 13
+    assert CsvMetricSource(tmp_path / "missing.csv").samples(whole) == []
+    assert len(MemoryMetricSource(samples).samples(inc, metrics=["cpu_usage_pct"])) == 6
+
+
+def test_edge_metrics_point_at_the_common_callee():
+    from lumos.tools.traces.features import ServiceFeatures, edge_metric_features, split_edge
+
+    inc = TimeWindow(start=T0 + timedelta(minutes=10), end=T0 + timedelta(minutes=13))
+    base = TimeWindow(start=T0, end=inc.start)
+    samples = []
+    for caller, callee, slow in (("web", "cart", True), ("checkout", "cart", True), ("web", "ads", False), ("checkout", "pay", False)):
+        vals = [5.0 + (i % 2) for i in range(10)] + ([250.0] * 3 if slow else [5.0, 6.0, 5.0])
+        samples += [MetricSample(ts=T0 + timedelta(minutes=i), service=caller, instance=f"{caller}->{callee}", metric="client_call_latency_p50_ms", value=v) for i, v in enumerate(vals)]
+    anomalies, _ = metric_anomalies(samples, inc, base)
+    feats: dict[str, ServiceFeatures] = {}
+    edge_metric_features(anomalies, feats)
+    assert feats["cart"].scores["net_in"] > 0.5
+    assert feats["web"].scores.get("net_out", 0) < feats["cart"].scores["net_in"]
+    assert split_edge("a->b") == ("a", "b") and split_edge("pod-1") is None and split_edge("a->a") is None
+
+
+def test_requests_that_stop_early_blame_the_last_callee():
+    from lumos.tools.traces.patterns import truncation_blame
+
+    spans = []
+    for i in range(20):
+        t = T0 + timedelta(seconds=3 * i)
+        tid = f"t{i}"
+        broken = i >= 10
+        spans.append(Span(trace_id=tid, span_id="e", service="front", operation="GET /", start=t, duration_ms=50))
+        calls = ["auth"] if broken else ["auth", "cart"]
+        for j, callee in enumerate(calls):
+            st = t + timedelta(milliseconds=5 + 10 * j)
+            spans.append(Span(trace_id=tid, span_id=f"c{j}", parent_span_id="e", service="front", operation="call", start=st, duration_ms=8))
+            spans.append(Span(trace_id=tid, span_id=f"s{j}", parent_span_id=f"c{j}", service=callee, operation="serve", start=st, duration_ms=5))
+    blame = truncation_blame(index_spans(spans), T0 + timedelta(seconds=30))
+    assert set(blame) == {"auth"} and blame["auth"].blamed == 10 and blame["auth"].callers == ("front",)

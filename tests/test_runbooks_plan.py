@@ -94,10 +94,10 @@ def test_selected_runbook_remediates_the_simulated_world(tmp_path: Path, library
     target = "orders-db" if fault is FaultType.dependency_outage else "api"
     instance = "api-1" if fault is FaultType.network_loss else None
     hyp = _hyp(target, fault, instance)
-    choice = select_runbook([hyp], index=LexicalRunbookIndex(library), library=library, topology=TOPOLOGY)
+    ctx = incident_context(hyp, TOPOLOGY, alert_service="gateway", incident_id="inc-e2e")
+    choice = select_runbook([hyp], index=LexicalRunbookIndex(library), library=library, topology=TOPOLOGY, context=ctx)
     assert choice is not None
     runbook = library.get(choice.runbook_id)
-    ctx = incident_context(hyp, TOPOLOGY, alert_service="gateway", incident_id="inc-e2e")
     registry = default_action_registry()
     with SimulatedEnvironment.open(tmp_path / "sim.sqlite", "inc-e2e") as env:
         env.seed(TOPOLOGY, [(target, fault, instance)])

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lumos.app.cli.render import make_console
 from lumos.app.cli.errors import fail, user_errors
 from lumos.graph.audit import AuditTrail
 from lumos.tools.settings import Settings
@@ -47,7 +48,7 @@ def show(
     for e in events:
         data = json.dumps(e.data, separators=(",", ":"))
         table.add_row(str(e.seq), e.ts.strftime("%H:%M:%S"), e.kind, e.actor, data[:90] + ("…" if len(data) > 90 else ""), e.hash[:12])
-    Console().print(table)
+    make_console().print(table)
 
 
 @audit_app.command("verify")

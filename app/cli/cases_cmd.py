@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from lumos.app.cli.render import make_console
 from lumos.app.cli.errors import fail, user_errors
 from lumos.evals.cases import discover_cases
 from lumos.evals.validate import validate_case
@@ -22,7 +23,7 @@ def validate(dirs: list[Path] = typer.Argument(..., help="Case folders, or folde
     refs = discover_cases(dirs)
     if not refs:
         raise fail("no cases found (a case is a folder holding case.yaml) under: " + ", ".join(map(str, dirs)))
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     bad = 0
     for ref in refs:
         check = validate_case(ref)

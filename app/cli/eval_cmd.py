@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lumos.app.cli.render import make_console
 from lumos.app.cli.errors import fail, user_errors
 from lumos.evals.cases import discover_cases
 from lumos.evals.compare import find_regressions
@@ -76,7 +77,7 @@ def eval_command(
     refs = discover_cases(cases_dirs)
     if not refs:
         raise fail("no cases found (a case is a folder holding case.yaml) under: " + ", ".join(map(str, cases_dirs)))
-    console = Console()
+    console = make_console()
     options = EvalOptions(state_dir=out / "state", mode=mode, approve=approve, jobs=jobs)
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.prompt import Confirm
 
 from lumos.app.cli.errors import fail, user_errors
-from lumos.app.cli.render import approval_panel, hypotheses_table, plan_table, progress_printer
+from lumos.app.cli.render import make_console, approval_panel, hypotheses_table, plan_table, progress_printer
 from lumos.app.report import write_report
 from lumos.app.session import Session
 from lumos.evals.cases import demo_case_dir
@@ -82,7 +82,7 @@ def finish(console: Console, session: Session, outcome: IncidentOutcome) -> None
 
 def run_case(case_dir: Path, *, home: Path | None, yes: bool, approver: str | None) -> None:
     """Replay one case folder as an incident with progress, approvals and a summary."""
-    console = Console()
+    console = make_console()
     session = Session.open(home)
     t0 = time.perf_counter()
     console.print(f"[bold]LUMOS[/] incident from case [cyan]{case_dir}[/]")
@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
         """Answer the pending approval of a paused incident and continue it (in this new process)."""
         if approve == reject:
             raise fail("give exactly one of --approve and --reject")
-        console = Console()
+        console = make_console()
         session = Session.open(home)
         if not session.runner.exists(incident_id):
             raise fail(f"unknown incident {incident_id!r} (state folder {session.settings.state_dir})")

@@ -26,6 +26,13 @@ PHASES = {
 }
 
 
+def make_console(**kwargs: Any) -> Console:
+    """A console that is wide enough for tables when output goes to a file or pipe."""
+    import sys
+
+    return Console(width=None if sys.stdout.isatty() else 160, **kwargs)
+
+
 def progress_printer(console: Console):
     """A progress hook that prints one line per finished graph node."""
 

@@ -1,9 +1,12 @@
 """lumos.tools.actions: the action/check registries and the backends that carry actions out.
 
-Backends: `SimulatedEnvironment` (embedded default). Every backend validates parameters
-against the registry before doing anything.
+Backends: `SimulatedEnvironment` (embedded default), `HttpHookBackend` (HMAC-signed POST),
+`CommandBackend` (allowlisted argv, never a shell). Every backend validates parameters
+against the registry before doing anything and runs each idempotency key at most once.
 """
 
+from lumos.tools.actions.commands import CommandAllowlist, CommandBackend
+from lumos.tools.actions.http_hook import HttpHookBackend
 from lumos.tools.actions.backend import ActionBackend, CheckResult, ExecutionOutcome, idempotency_key
 from lumos.tools.actions.registry import (
     ActionRegistry,
@@ -24,8 +27,11 @@ __all__ = [
     "CheckRegistry",
     "CheckResult",
     "CheckSpec",
+    "CommandAllowlist",
+    "CommandBackend",
     "ExecutionOutcome",
     "Fault",
+    "HttpHookBackend",
     "ParamsError",
     "ServiceState",
     "SimulatedEnvironment",

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/@ -]*$"
 
 
 class Params(BaseModel):

@@ -190,7 +190,9 @@ class SimulatedEnvironment:
                                             started_at=started, finished_at=_now())
                 return ExecutionOutcome.model_validate_json(row["outcome"]).model_copy(update={"replayed": True})
             if not self.exists:
-                raise WorldError(f"world {self.world_id!r} has not been seeded")
+                return ExecutionOutcome(action=action, params=clean, status="failed", idempotency_key=idempotency_key,
+                                        output=f"simulated world {self.world_id!r} has not been seeded; nothing was run",
+                                        started_at=started, finished_at=_now())
             try:
                 output, status = apply_action(self._conn, self.world_id, action, clean, idempotency_key), "ok"
             except ActionFailed as exc:

@@ -18,11 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lumos.tools.errors import InputError
 from lumos.tools.logs.formats import LOG_FORMATS, LogFormat, parse_line
-from lumos.tools.logs.miner import Template, TemplateMiner
+from lumos.tools.logs.miner import Template, TemplateMiner, skeleton
 
 BLOCK_BYTES = 4 << 20
 MAX_LINE_CHARS = 64 * 1024
-_CONTROL_BYTES = bytes(range(0, 9)) + b"\x0b\x0c\r" + bytes(range(0x0e, 0x20)) + b"\x7f"
 _BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
 
@@ -91,12 +90,10 @@ def _blocks(path: Path) -> Iterator[bytes]:
             yield chunk[:cut]
 
 
-def _is_clean(block: bytes, max_chars: int) -> bool:
+def _is_clean(block: bytes, skel: bytes, skeletons: list[bytes], max_chars: int) -> bool:
     """True when no line of the block can be bad: valid UTF-8, no control bytes, no empty
     line and no line longer than `max_chars` (checked with C-level scans only)."""
-    if not block or block.startswith(b"\n") or block.endswith(b"\n") or b"\n\n" in block:
-        return False
-    if len(block.translate(None, _CONTROL_BYTES)) != len(block):
+    if not block or b"\x00" in skel or b"" in skeletons:
         return False
     if not block.isascii():
         try:
@@ -162,17 +159,18 @@ def mine_file(
     for block in _blocks(path):
         if b"\r\n" in block:
             block = block.replace(b"\r\n", b"\n")
-        if fmt == "raw" and _is_clean(block, max_line_chars):
-            indices = miner.add_block(block)
+        skel = skeleton(block) if fmt == "raw" else b""
+        skeletons = skel.split(b"\n") if fmt == "raw" else []
+        if fmt == "raw" and _is_clean(block, skel, skeletons, max_line_chars):
+            indices = miner.add_block(block, skeletons=skeletons)
             total += len(indices)
-            line_clusters.extend(indices)
+            line_clusters.fromlist(indices)
             continue
         lines = block.decode("utf-8", "replace").split("\n")
         total += len(lines)
         line_clusters.extend(_mine_lines(lines, fmt, miner, skipped, max_line_chars))
-    line_clusters = miner.finalize(line_clusters)
     templates = miner.templates()
-    cluster_ids = [miner.id_of(i) for i in range(len(miner))]
+    cluster_ids = [miner.id_of(i) for i in range(len(miner))]  # merged clusters -> their live id
     mined = total - sum(skipped.values())
     return MineResult.model_construct(
         path=str(path), format=fmt, lines_total=total, lines_mined=mined, skipped=dict(skipped),

@@ -102,14 +102,15 @@ def parse_timestamp(text: str, *, default_year: int = 1970) -> datetime | None:
 
 
 def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The first scalar value among `keys` (dotted keys also look into nested objects)."""
     for key in keys:
-        if key in obj:
+        if key in obj and not isinstance(obj[key], (dict, list)):
             return obj[key]
         if "." in key:
             node: Any = obj
             for part in key.split("."):
                 node = node.get(part) if isinstance(node, dict) else None
-            if node is not None:
+            if node is not None and not isinstance(node, (dict, list)):
                 return node
     return None
 

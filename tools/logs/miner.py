@@ -33,6 +33,7 @@ DEFAULT_SLOT_VALUES = 10
 MAX_EXAMPLES = 3
 _SEPARATORS = ",;:/.-_@#"
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
+_FEW_MISSES = 32
 
 
 def template_id(text: str) -> str:
@@ -62,6 +63,20 @@ class _Cluster:
         self.examples: list[str] = [example[:500]]
         self.text = " ".join(tokens)
         self.id = template_id(self.text)
+
+
+_SKELETON_TABLE = bytes(0 if (b < 32 and b not in (9, 10)) or b == 127 else b for b in range(256))
+
+
+def skeleton(block: bytes) -> bytes:
+    """A block's bytes without hex digits (0-9a-fA-F), control bytes (but tab and newline)
+    turned into NUL: lines that differ only in numbers and hex ids get the same skeleton."""
+    return block.translate(_SKELETON_TABLE, _HEX_DIGITS)
+
+
+def skeleton_lines(block: bytes) -> list[bytes]:
+    """The skeleton of each line of a block."""
+    return skeleton(block).split(b"\n")
 
 
 def tokenize_key(key: str) -> list[str]:
@@ -211,12 +226,12 @@ class TemplateMiner:
                 if v == source:
                     cache[k] = target
 
-    def finalize(self, indices: array) -> array:
+    def finalize(self, indices: Sequence[int]) -> array:
         """Map cluster indices returned earlier to the live clusters they were merged into."""
         if not self._redirect:
-            return indices
-        table = [self.final_index(i) for i in range(len(self._clusters))]
-        return array("i", (table[i] if i >= 0 else i for i in indices))
+            return indices if isinstance(indices, array) else array("i", indices)
+        table = [self.final_index(i) for i in range(len(self._clusters))] + [-1]  # table[-1] == -1
+        return array("i", map(table.__getitem__, indices))
 
     def final_index(self, cluster_index: int) -> int:
         """The live cluster a (possibly merged) cluster index now belongs to."""
@@ -254,19 +269,36 @@ class TemplateMiner:
         cluster.count += 1
         return cluster.id
 
-    def add_block(self, block: bytes, *, count: bool = True) -> array:
+    def add_block(self, block: bytes, *, count: bool = True, skeletons: list[bytes] | None = None) -> list[int]:
         """Add every line of a block of newline-separated UTF-8 lines (no trailing newline);
-        returns one cluster index per line (the fast path: C-level work per line)."""
-        skeletons = block.translate(None, _HEX_DIGITS).split(b"\n")
-        out = list(map(self._skeleton_cache.get, skeletons))
+        returns one cluster index per line (the fast path: C-level work per line).
+        `skeletons` may pass `skeleton_lines(block)` when the caller already computed it."""
+        if skeletons is None:
+            skeletons = skeleton_lines(block)
+        cache = self._skeleton_cache
+        out = list(map(cache.get, skeletons))
         if None in out:
+            # resolve each new skeleton once, through its first line, in order of first
+            # appearance (deterministic); then look the whole block up again (C-level)
             lines = block.split(b"\n")
             index = self._index_line
-            out = [index(sk, ln) if i is None else i for sk, ln, i in zip(skeletons, lines, out)]
-        result = array("i", out)
+            missing = set(skeletons).difference(cache)
+            if len(missing) <= _FEW_MISSES:
+                firsts = sorted(skeletons.index(sk) for sk in missing)
+            else:
+                position = {}
+                for i, sk in enumerate(skeletons):
+                    if sk in missing and sk not in position:
+                        position[sk] = i
+                firsts = sorted(position.values())
+            for i in firsts:
+                index(skeletons[i], lines[i])
+            out = list(map(cache.get, skeletons))
+            if None in out:  # the cache was cleared while resolving (bounded memory)
+                out = [index(sk, ln) if i is None else i for sk, ln, i in zip(skeletons, lines, out)]
         if count:
             self.count(out)
-        return result
+        return out
 
     def count(self, indices: Iterable[int]) -> None:
         """Add line counts for cluster indices returned by `add_block(..., count=False)`."""
@@ -307,6 +339,10 @@ class TemplateMiner:
                     idx = i
                     break
         return None if idx is None else self._snapshot(self.final_index(idx))
+
+    def template(self, cluster_index: int) -> Template:
+        """The template a cluster index (from `add_block`/`add_many`) belongs to now."""
+        return self._snapshot(self.final_index(cluster_index))
 
     def _snapshot(self, idx: int) -> Template:
         c = self._clusters[idx]

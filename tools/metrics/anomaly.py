@@ -18,6 +18,7 @@ from lumos.tools.domain import MetricSample, TimeWindow
 
 # metric-name prefix -> (kind, bad direction: +1 up is bad, -1 down is bad, 0 either way)
 _KINDS: tuple[tuple[str, str, int], ...] = (
+    ("edge_gap", "edge_gap", 1),
     ("node_cpu", "node_cpu", 1),
     ("node_memory", "node_memory", 1),
     ("node_network", "node_network", 0),
@@ -57,7 +58,7 @@ class MetricAnomaly(BaseModel):
     service: str
     metric: str
     instance: str | None = None
-    kind: str = Field(description="cpu, memory, latency, client_latency, call_latency, errors, traffic, network, ...")
+    kind: str = Field(description="cpu, memory, latency, client_latency, call_latency, edge_gap, errors, traffic, network, ...")
     z: float = Field(description="Signed shift in baseline-spread units (positive = in the bad direction).")
     baseline: float = Field(description="Median baseline value.")
     incident: float = Field(description="Mean incident value.")
@@ -93,8 +94,9 @@ def score_series(
 ) -> MetricAnomaly | None:
     """Score one series (all samples share service, metric, instance). None without data on both sides.
 
-    A sample stamped at t is taken to summarise [t, t + step): it is incident data when that
-    interval overlaps the incident window and baseline data when it lies inside the baseline.
+    A sample stamped at t is taken to summarise [t, t + step): it is incident data when most of
+    that interval lies at or after the incident start, baseline data otherwise (if it starts
+    inside the baseline window).
     """
     if not samples:
         return None
@@ -107,9 +109,11 @@ def score_series(
         if not math.isfinite(s.value):
             continue
         t = s.ts.timestamp()
-        if t + step > inc_start and t < inc_end:
+        # The share of the sample's interval that lies before the incident decides its side.
+        before = (inc_start - t) / step if step > 0 else (1.0 if t < inc_start else 0.0)
+        if before < 0.5 and t < inc_end:
             inc.append(s.value)
-        elif base_start <= t and t + min(step, 60.0) <= base_end + 1e-6:
+        elif base_start <= t and t < base_end:
             base.append(s.value)
     if not base or not inc:
         return None
@@ -213,3 +217,21 @@ def service_metric_anomalies(
             items.sort(key=lambda a: -a.z)
             best[svc][kind] = items[0] if len(items) < 3 else items[len(items) // 2]
     return best
+
+
+def service_anomalies(
+    samples: Iterable[MetricSample],
+    service: str,
+    incident: TimeWindow,
+    baseline: TimeWindow,
+    *,
+    min_score: float = 0.0,
+) -> list[MetricAnomaly]:
+    """Metric anomalies of one service (all its series), most anomalous first.
+
+    Use it to ask "what changed in X's CPU, memory, latency, errors, traffic when the incident
+    started?". Each result says the metric, the baseline median, the incident mean, the shift z
+    (positive = worse) and a 0-1 score; series below `min_score` are left out.
+    """
+    found, _ = metric_anomalies((s for s in samples if s.service == service), incident, baseline)
+    return [a for a in found if a.score >= min_score]

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 _WORD = re.compile(r"[a-z0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 STOPWORDS = frozenset(
     "a an and are as at be by for from has have in is it its of on or so that the their then there this to was were "
     "will with without not no than when which who why how what into onto after before while".split()
@@ -36,8 +37,10 @@ def stem(word: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens without stop words, lightly stemmed; '_' and '-' split words."""
-    return [stem(w) for w in _WORD.findall(text.lower().replace("_", " ")) if w not in STOPWORDS]
+    """Lower-case word tokens without stop words, lightly stemmed; '_', '-' and camelCase split words
+    ('CPUThrottlingHigh' -> cpu throttl high)."""
+    spaced = _CAMEL.sub(" ", text).replace("_", " ").lower()
+    return [stem(w) for w in _WORD.findall(spaced) if w not in STOPWORDS]
 
 
 class BM25:

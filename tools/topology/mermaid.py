@@ -19,24 +19,22 @@ def _label(name: str) -> str:
     return re.sub(r'["\[\]{}<>|]', "_", name)
 
 
-def incident_mermaid(
+def neighbourhood(
     g: nx.DiGraph,
     *,
     suspects: Iterable[str] = (),
     alert_service: str | None = None,
     blast: Iterable[str] = (),
     max_nodes: int = 40,
-) -> str:
-    """Mermaid `graph LR` of the suspects, the alerting service, the blast radius and the call paths
-    joining them. Styles: root cause (first suspect) red, other suspects orange, alerting service
-    blue, blast radius yellow. Bounded by `max_nodes` so a large graph still renders.
+) -> list[str]:
+    """The services worth drawing: top suspects, the alerting service, the call paths from it to the
+    suspects, the blast radius and the top suspect's callees (at most `max_nodes`, in that order).
     """
     suspects = [s for s in suspects if s in g]
-    blast = [b for b in blast if b in g]
     keep: list[str] = []
 
     def add(n: str) -> None:
-        if n not in keep and len(keep) < max_nodes:
+        if n in g and n not in keep and len(keep) < max_nodes:
             keep.append(n)
 
     for s in suspects[:3]:
@@ -54,6 +52,24 @@ def incident_mermaid(
     for s in suspects[:1]:
         for n in sorted(g.successors(s)):
             add(n)
+    return keep
+
+
+def incident_mermaid(
+    g: nx.DiGraph,
+    *,
+    suspects: Iterable[str] = (),
+    alert_service: str | None = None,
+    blast: Iterable[str] = (),
+    max_nodes: int = 40,
+) -> str:
+    """Mermaid `graph LR` of the suspects, the alerting service, the blast radius and the call paths
+    joining them. Styles: root cause (first suspect) red, other suspects orange, alerting service
+    blue, blast radius yellow. Bounded by `max_nodes` so a large graph still renders.
+    """
+    suspects = [s for s in suspects if s in g]
+    blast = [b for b in blast if b in g]
+    keep = neighbourhood(g, suspects=suspects, alert_service=alert_service, blast=blast, max_nodes=max_nodes)
     ids: dict[str, str] = {}
     lines = ["graph LR"]
     for n in keep:

@@ -20,7 +20,7 @@ import heapq
 import networkx as nx
 
 from lumos.tools.domain import Evidence, FaultType, Hypothesis
-from lumos.tools.traces.features import ServiceFeatures
+from lumos.tools.traces.features import ServiceFeatures, evidence_source
 from lumos.tools.topology.fault_types import infer_fault_type
 
 # How much each feature on its own says "the fault is here" (0-1).
@@ -31,6 +31,7 @@ LOCAL_WEIGHTS: dict[str, float] = {
     "net_in": 0.6,
     "net_out": 0.4,
     "calls_changed": 0.6,
+    "calls_blamed": 0.3,
     "error_origin": 0.8,
     "disk": 0.6,
     "restarts": 0.8,
@@ -43,6 +44,9 @@ SYMPTOM_WEIGHTS: dict[str, float] = {
     "traffic": 0.2,
 }
 CHANGE_WEIGHT = 0.7
+# External nodes are usually seen only from their callers' side (client spans, remote segments):
+# their symptoms are the caller's view of the call, so an internal explanation wins a close tie.
+KIND_PRIOR: dict[str, float] = {"external": 0.85}
 
 
 @dataclass
@@ -64,8 +68,7 @@ class RankedService:
                 if feats.scores[k] <= 0.05:
                     continue
                 ref = feats.refs[k]
-                source = "metrics" if ref.startswith("metric:") else "changes" if ref.startswith("change:") else "spans"
-                evidence.append(Evidence(source=source, summary=feats.lines[k], ref=ref, service=self.service, weight=round(feats.scores[k], 4)))
+                evidence.append(Evidence(source=evidence_source(ref), summary=feats.lines[k], ref=ref, service=self.service, weight=round(feats.scores[k], 4)))
         rationale = f"local evidence {self.local:.2f}, symptoms {self.symptom:.2f}"
         return Hypothesis(service=self.service, fault_type=FaultType(fault), confidence=max(0.0, min(1.0, self.score)), evidence=evidence, rationale=rationale)
 
@@ -133,6 +136,8 @@ def rank_services(
         explained = max((anomaly[c] for c in callees), default=0.0)
         score = (local[n] + 0.5 * symptom[n] * (1.0 - explained)) / 1.5
         score *= 0.5 + 0.5 * support.get(n, 0.0)
+        kind = graph.nodes[n].get("kind") if n in graph else None
+        score *= KIND_PRIOR.get(kind or "service", 1.0)
         hints = infer_fault_type(features.get(n), graph.nodes[n].get("kind") or "service" if n in graph else "service")
         out.append(RankedService(service=n, score=score, local=local[n], symptom=symptom[n], fault_hints=hints))
     out.sort(key=lambda r: (-r.score, r.service))

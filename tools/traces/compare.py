@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lumos.tools.traces.spans import SpanIndex
+from lumos.tools.traces.spans import SpanIndex, entry_call_sequences
 
 _MIN_SAMPLES = 3
+_FEW_BASE = 5
+_PRIOR_SPREAD = 0.4
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,17 @@ def _median(values: Sequence[float]) -> float:
 def robust_shift(base: Sequence[float], inc: Sequence[float], *, floor_ms: float = 1.0) -> Shift | None:
     """Shift of `inc` against `base` on log(1+ms/floor): (median difference) / robust baseline spread.
 
-    None when either side has fewer than three values. The spread is floored so that a
-    perfectly flat baseline does not turn a tiny change into an enormous z.
+    None without a baseline value or with fewer than two incident values. The spread is floored
+    so that a flat baseline does not turn a tiny change into an enormous z; with fewer than five
+    baseline values a wide prior spread (x1.5 on the ms scale) stands in for the unknown noise.
     """
-    if len(base) < _MIN_SAMPLES or len(inc) < _MIN_SAMPLES:
+    if len(base) < 1 or len(inc) < 2:
         return None
     lb = [math.log1p(max(v, 0.0) / floor_ms) for v in base]
     li = [math.log1p(max(v, 0.0) / floor_ms) for v in inc]
     mb, mi = _median(lb), _median(li)
     mad = _median([abs(v - mb) for v in lb]) * 1.4826
-    spread = max(mad, 0.05)
+    spread = max(mad, 0.05) if len(lb) >= _FEW_BASE else max(mad, _PRIOR_SPREAD)
     # Standard error of the median difference, shrinking with the sample sizes.
     se = spread * math.sqrt(1.0 / len(lb) + 1.0 / len(li)) * 1.25
     z = (mi - mb) / max(se, 1e-9)
@@ -96,33 +99,8 @@ def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None
     gaps: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     calls: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     out: dict[str, ServiceSpanShift] = {}
-    # Remote calls per entry span: count the remote children under each entry span of the same service.
-    entry_calls: dict[tuple[str, str], int] = defaultdict(int)
-    by_span = {(f.span.trace_id, f.span.span_id): f for f in index.facts}
-    entry_of: dict[tuple[str, str], tuple[str, str]] = {}
-
-    def find_entry(key: tuple[str, str]) -> tuple[str, str]:
-        path = []
-        cur = key
-        while cur not in entry_of:
-            f = by_span[cur]
-            if f.is_entry or f.span.parent_span_id is None:
-                entry_of[cur] = cur
-                break
-            parent = (f.span.trace_id, f.span.parent_span_id)
-            if parent not in by_span:
-                entry_of[cur] = cur
-                break
-            path.append(cur)
-            cur = parent
-        root = entry_of[cur]
-        for p in path:
-            entry_of[p] = root
-        return root
-
-    for f in index.facts:
-        if f.remote_children:
-            entry_calls[find_entry((f.span.trace_id, f.span.span_id))] += len(f.remote_children)
+    # Remote calls per entry span (all remote calls made while serving that request).
+    sequences = entry_call_sequences(index)
     for f in index.facts:
         s = f.span
         if end is not None and s.start >= end:
@@ -143,7 +121,7 @@ def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None
             self_t[(s.service, s.operation)][side].append(f.self_ms)
         if f.is_entry:
             lat[(s.service, s.operation)][side].append(s.duration_ms)
-            calls[(s.service, s.operation)][side].append(float(entry_calls.get((s.trace_id, s.span_id), 0)))
+            calls[(s.service, s.operation)][side].append(float(len(sequences.get((s.trace_id, s.span_id), ()))))
 
     def per_service(table: dict[tuple[str, str], tuple[list[float], list[float]]]) -> dict[str, Shift]:
         grouped: dict[str, list[tuple[Shift, int]]] = defaultdict(list)

@@ -8,11 +8,14 @@ span self time, the network gaps on its edges, its outgoing call pattern) and *s
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lumos.tools.metrics.anomaly import MetricAnomaly, z_to_score
 from lumos.tools.traces.compare import ServiceSpanShift
 
+SPAN_Z_SCALE = 4.0  # span shifts are per-request and per-operation, so their z is less noisy than a metric's
 LOCAL_FEATURES = ("cpu", "memory", "self_time", "net_in", "net_out", "calls_changed", "error_origin", "disk", "restarts")
 SYMPTOM_FEATURES = ("latency", "call_latency", "client_latency", "errors", "traffic")
 
@@ -39,20 +42,29 @@ def _size(ratio: float) -> float:
     return min(1.0, max(0.0, math.log2(max(ratio, 1e-9))) / 1.5)
 
 
+def evidence_source(ref: str) -> str:
+    """The Evidence.source for a feature ref ('metric:...' -> metrics, 'change:...' -> changes, else spans)."""
+    if ref.startswith("metric:"):
+        return "metrics"
+    if ref.startswith("change:"):
+        return "changes"
+    return "spans"
+
+
 def span_features(shift: ServiceSpanShift, feats: ServiceFeatures) -> None:
     """Add span-derived features of one service to `feats` (scores weigh both z and the size of the change)."""
     if shift.self_time is not None and shift.self_time.ratio > 1.0:
         s = shift.self_time
-        feats.put("self_time", z_to_score(s.z) * _size(s.ratio), f"own span time x{s.ratio:.2f} (z={s.z:.1f}, n={s.n_base}->{s.n_inc})", "spans:self_time")
+        feats.put("self_time", z_to_score(s.z, SPAN_Z_SCALE) * _size(s.ratio), f"own span time x{s.ratio:.2f} (z={s.z:.1f}, n={s.n_base}->{s.n_inc})", "spans:self_time")
     if shift.gap_in is not None and shift.gap_in.ratio > 1.0:
         s = shift.gap_in
-        feats.put("net_in", z_to_score(s.z) * _size(s.ratio), f"network gap on calls into it x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_in")
+        feats.put("net_in", z_to_score(s.z, SPAN_Z_SCALE) * _size(s.ratio), f"network gap on calls into it x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_in")
     if shift.gap_out is not None and shift.gap_out.ratio > 1.0:
         s = shift.gap_out
-        feats.put("net_out", z_to_score(s.z) * _size(s.ratio), f"network gap on its outgoing calls x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_out")
+        feats.put("net_out", z_to_score(s.z, SPAN_Z_SCALE) * _size(s.ratio), f"network gap on its outgoing calls x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_out")
     if shift.latency is not None and shift.latency.ratio > 1.0:
         s = shift.latency
-        feats.put("latency", z_to_score(s.z) * _size(s.ratio), f"span latency x{s.ratio:.2f} (z={s.z:.1f})", "spans:latency")
+        feats.put("latency", z_to_score(s.z, SPAN_Z_SCALE) * _size(s.ratio), f"span latency x{s.ratio:.2f} (z={s.z:.1f})", "spans:latency")
     if shift.calls_out < -0.05:
         feats.put("calls_changed", min(1.0, -shift.calls_out * 1.5), f"remote calls per request {shift.calls_out:+.0%}", "spans:calls_out")
     if shift.errors_inc:
@@ -86,3 +98,44 @@ def metric_features(kinds: dict[str, MetricAnomaly], feats: ServiceFeatures) -> 
         inst = f" [{a.instance}]" if a.instance else ""
         line = f"{a.metric}{inst} {a.baseline:.4g} -> {a.incident:.4g} (z={a.z:.1f})"
         feats.put(name, a.score, line, f"metric:{a.metric}")
+
+
+def split_edge(instance: str | None) -> tuple[str, str] | None:
+    """('caller', 'callee') when a series' instance names a call edge as 'caller->callee'."""
+    if not instance or "->" not in instance:
+        return None
+    caller, _, callee = instance.partition("->")
+    caller, callee = caller.strip(), callee.strip()
+    return (caller, callee) if caller and callee and caller != callee else None
+
+
+def edge_metric_features(anomalies: Iterable[MetricAnomaly], feats: dict[str, ServiceFeatures]) -> None:
+    """Per-edge latency series ('caller->callee' instances) as evidence on the edge's ends.
+
+    The edge's network gap (`edge_gap_*`, caller minus callee view; else the caller's view alone)
+    counts toward `net_in` of the callee and `net_out` of the caller, averaged over each service's edges: a delay on a
+    service's own network slows *all* its edges, a busy neighbour only one of them.
+    Callee-measured edge latency is the callee's own serving time (`latency`).
+    """
+    incoming: dict[str, list[MetricAnomaly]] = defaultdict(list)
+    outgoing: dict[str, list[MetricAnomaly]] = defaultdict(list)
+    anomalies = list(anomalies)
+    # Where both ends measure an edge, the derived gap (client minus server) is the purer signal.
+    gapped = {a.instance for a in anomalies if a.kind == "edge_gap"}
+    for a in anomalies:
+        edge = split_edge(a.instance)
+        if edge is None:
+            continue
+        caller, callee = edge
+        if a.kind == "edge_gap" or (a.kind == "client_latency" and a.instance not in gapped):
+            incoming[callee].append(a)
+            outgoing[caller].append(a)
+        elif a.kind in ("call_latency", "latency"):
+            f = feats.setdefault(callee, ServiceFeatures(service=callee))
+            f.put("latency", a.score, f"{a.metric} [{a.instance}] {a.baseline:.4g} -> {a.incident:.4g} (z={a.z:.1f})", f"metric:{a.metric}")
+    for name, table in (("net_in", incoming), ("net_out", outgoing)):
+        for svc, items in table.items():
+            mean = sum(a.score for a in items) / len(items)
+            worst = max(items, key=lambda a: a.score)
+            f = feats.setdefault(svc, ServiceFeatures(service=svc))
+            f.put(name, mean, f"{len(items)} call edge(s) slower, e.g. {worst.instance} {worst.baseline:.4g} -> {worst.incident:.4g} ms", f"metric:{worst.metric}")

@@ -15,6 +15,7 @@ from lumos.tools.traces.spans import SpanIndex
 
 
 EARLY_FRACTION = 0.7
+SIGNIFICANT = 9.0
 
 
 def detect_onset(
@@ -40,7 +41,7 @@ def detect_onset(
         return None, 0.0
     prepared: list[tuple[list[float], list[float]]] = []
     for points in series.values():
-        if len(points) < 6:
+        if len(points) < 4:
             continue
         points.sort()
         vals = [v for _, v in points]
@@ -68,7 +69,8 @@ def detect_onset(
                 continue
             s1 = cums[n1]
             s2 = cums[n] - s1
-            total += n1 * n2 / n * (s1 / n1 - s2 / n2) ** 2
+            # Under no change this is ~chi-square(1); only clear shifts (beyond 3 sigma) count.
+            total += max(0.0, n1 * n2 / n * (s1 / n1 - s2 / n2) ** 2 - SIGNIFICANT)
         scored.append((t, total / len(prepared)))
     best = max((v for _, v in scored), default=0.0)
     if best <= 0:

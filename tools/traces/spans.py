@@ -123,3 +123,37 @@ def index_spans(spans: Iterable[Span]) -> SpanIndex:
     if missing_parent:
         index.notes.append(f"{missing_parent} spans name a parent span that is not in the data; they are treated as roots")
     return index
+
+
+def entry_call_sequences(index: SpanIndex) -> dict[tuple[str, str], tuple[str, ...]]:
+    """For every entry span (the first span of a service in a request), the remote services it
+    called while serving that request, in call order: {(trace_id, span_id): (callee, ...)}.
+    """
+    by_key = {(f.span.trace_id, f.span.span_id): f for f in index.facts}
+    entry_of: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find_entry(key: tuple[str, str]) -> tuple[str, str]:
+        path: list[tuple[str, str]] = []
+        cur = key
+        while cur not in entry_of:
+            f = by_key[cur]
+            parent = (f.span.trace_id, f.span.parent_span_id) if f.span.parent_span_id else None
+            if f.is_entry or parent is None or parent not in by_key or parent == cur:
+                entry_of[cur] = cur
+                break
+            path.append(cur)
+            cur = parent
+        root = entry_of[cur]
+        for p in path:
+            entry_of[p] = root
+        return root
+
+    calls: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
+    for key, f in by_key.items():
+        if f.is_entry:
+            calls.setdefault(key, [])
+        if f.remote_children:
+            entry = find_entry(key)
+            t = f.span.start.timestamp()
+            calls[entry].extend((t, callee) for callee in f.remote_children)
+    return {k: tuple(c for _, c in sorted(v)) for k, v in calls.items()}

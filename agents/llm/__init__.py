@@ -1,0 +1,1 @@
+"""lumos.agents.llm: model-backed agent loops over the typed tools."""
