@@ -62,6 +62,7 @@ def triage(
         incident_window=incident,
         baseline_window=baseline,
         alert_service=alert.service,
+        alert_time=alert.starts_at,
         focus_services=focus,
         severity=alert.severity,
         incident_class=f"{service_kind}:{alert.severity}",

@@ -3,13 +3,16 @@
 The dependency report already ranks services on the call graph from spans, metrics and
 changes. Log signals are folded in the same way: errors a service logs are a symptom (its
 callers log them too), so log evidence counts most where no callee is also logging errors.
+The two are combined as a noisy-OR (either report alone can make the case for a service);
+fault types take the strongest support from either report.
 """
 
 from __future__ import annotations
 
 from lumos.tools.domain import DependencyReport, Evidence, FaultType, Hypothesis, LogReport, ServiceSignal, Topology, TriageReport
 
-LOG_WEIGHT = 1.0
+LOCAL_KINDS = frozenset({"cpu", "memory", "self_time", "net_in", "error_origin", "restarts", "pool", "disk"})
+LOG_WEIGHT = 1.0  # trust in a log signal's own 0-1 score relative to the dependency ranking
 
 
 def _log_scores(log_report: LogReport | None) -> dict[str, ServiceSignal]:
@@ -57,7 +60,13 @@ def correlate(
         base = dep[svc].confidence if svc in dep else 0.0
         log_sig = logs.get(svc)
         log_score = log_sig.score if log_sig else 0.0
-        explained = max((logs[c].score for c in callees.get(svc, ()) if c in logs), default=0.0)
+        # Errors a service logs are explained away by a callee that logs errors too, or whose own
+        # resources/network the dependency report finds at fault (timeouts, failed calls upstream).
+        explained = max(
+            [logs[c].score for c in callees.get(svc, ()) if c in logs]
+            + [dep_signals[c].score for c in callees.get(svc, ()) if c in dep_signals and LOCAL_KINDS & set(dep_signals[c].kinds)],
+            default=0.0,
+        )
         log_part = log_score * (1.0 - explained)
         # Noisy-OR: either modality alone can make the case for a service.
         score = 1.0 - (1.0 - base) * (1.0 - LOG_WEIGHT * log_part)

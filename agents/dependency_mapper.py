@@ -31,11 +31,12 @@ from lumos.tools.topology.graph import build_call_graph
 from lumos.tools.topology.mermaid import incident_mermaid
 from lumos.tools.topology.queries import blast_radius
 from lumos.tools.topology.rank import rank_services
-from lumos.tools.traces.compare import compare_spans
+from lumos.tools.traces.compare import EdgeGapOutlier, compare_spans, gap_outliers
 from lumos.tools.traces.features import (
     ServiceFeatures,
     edge_metric_features,
     evidence_source,
+    gap_outlier_features,
     metric_features,
     span_features,
     split_edge,
@@ -62,6 +63,25 @@ def _span_onset(spans: Sequence[Span], index: SpanIndex, notes: list[str]) -> da
     return onset
 
 
+def _add_span_features(index: SpanIndex, onset: datetime, alert_onset: datetime, feats: dict[str, ServiceFeatures]) -> None:
+    """Span evidence: before/after shifts, outlying network gaps, requests that stopped early."""
+    for svc, shift in compare_spans(index, onset).items():
+        span_features(shift, feats.setdefault(svc, ServiceFeatures(service=svc)))
+    # Outlying gaps are judged at both onset estimates (traces, alert-based triage), keeping the
+    # stronger per edge: a wrong trace onset must not hide a delay behind its own baseline.
+    outliers: dict[tuple[str, str], EdgeGapOutlier] = {}
+    for o in gap_outliers(index, alert_onset) + gap_outliers(index, onset):
+        key = (o.caller, o.callee)
+        if key not in outliers or o.z > outliers[key].z:
+            outliers[key] = o
+    gap_outlier_features(outliers.values(), feats, index.edges)
+    for svc, blame in truncation_blame(index, onset).items():
+        # Share of its calls that ended the request, discounted when only a handful were seen.
+        share = blame.blamed / max(blame.calls, blame.blamed) * (1.0 - math.exp(-blame.blamed / 3.0))
+        line = f"{blame.blamed} requests of {', '.join(blame.callers)} ended right after calling it ({share:.0%} of its incident calls)"
+        feats.setdefault(svc, ServiceFeatures(service=svc)).put("calls_blamed", share, line, "spans:truncated_after")
+
+
 def collect_features(
     *,
     graph: nx.DiGraph,
@@ -75,14 +95,7 @@ def collect_features(
     onset = _span_onset(spans, index, notes) or triage.incident_window.start
     feats: dict[str, ServiceFeatures] = {n: ServiceFeatures(service=n) for n in graph.nodes}
     if spans:
-        shifts = compare_spans(index, onset)
-        for svc, shift in shifts.items():
-            span_features(shift, feats.setdefault(svc, ServiceFeatures(service=svc)))
-        for svc, blame in truncation_blame(index, onset).items():
-            # Share of its calls that ended the request, discounted when only a handful were seen.
-            share = blame.blamed / max(blame.calls, blame.blamed) * (1.0 - math.exp(-blame.blamed / 3.0))
-            line = f"{blame.blamed} requests of {', '.join(blame.callers)} ended right after calling it ({share:.0%} of its incident calls)"
-            feats.setdefault(svc, ServiceFeatures(service=svc)).put("calls_blamed", share, line, "spans:truncated_after")
+        _add_span_features(index, onset, triage.incident_window.start, feats)
     elif triage.incident_window.seconds > 0:
         notes.append("no spans: signals come from metrics (and logs) only")
     data_start = min((m.ts for m in metrics), default=triage.baseline_window.start)
@@ -124,7 +137,7 @@ def map_dependencies(
     """Map the incident onto the call graph and rank where the fault is; bad input ends up in notes."""
     notes: list[str] = []
     index = index_spans(spans)
-    graph, gnotes = build_call_graph(topology, index.edges)
+    graph, gnotes = build_call_graph(topology, index.edges, sorted({f.span.service for f in index.facts}))
     notes.extend(gnotes)
     notes.extend(index.notes)
     feats, onset = collect_features(graph=graph, index=index, spans=spans, metrics=metrics, triage=triage, notes=notes)
@@ -134,12 +147,14 @@ def map_dependencies(
     symptomatic = [s for s, f in feats.items() if max(f.scores.values(), default=0.0) >= 0.5] or (
         [triage.alert_service] if triage.alert_service else []
     )
-    for corr in correlate_changes(changes, onset, symptomatic, graph):
+    for corr in correlate_changes(changes, onset, symptomatic, graph, until=triage.alert_time):
         if corr.suspicion <= 0:
             continue
         c = corr.change
         f = feats.setdefault(c.service, ServiceFeatures(service=c.service))
-        line = f"{c.kind} {c.summary or c.version or ''} {corr.seconds_before_onset / 60:.0f} min before onset, {corr.distance} call(s) from symptoms"
+        minutes = corr.seconds_before_onset / 60
+        when = f"{minutes:.0f} min before onset" if minutes >= 0 else f"{-minutes:.0f} min after the estimated onset, before the alert"
+        line = f"{c.kind} {c.summary or c.version or ''} {when}, {corr.distance} call(s) from symptoms"
         f.put(f"change_{c.kind}", corr.suspicion, line.strip(), f"change:{c.ts.isoformat()}")
         if c.service not in graph:
             graph.add_node(c.service, kind="service", tier=None, criticality=None, in_topology=False)

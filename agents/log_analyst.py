@@ -21,6 +21,7 @@ SCORE_SCALE = 8.0
 PROPAGATION_DISCOUNT = 0.6
 BLAME_SHARE = 0.5
 MAX_INDICATORS = 5
+RECEIVED_SHARE = 0.35  # callers' wording about a callee is weaker than the callee's own lines
 
 
 def _origin_factor(share_propagated: float) -> float:
@@ -85,10 +86,10 @@ def _hints(s: ServiceLogStats | None, parts: dict[str, float], received: dict[st
     for fault, support in received.items():
         hints[fault] = max(hints[fault], support)
     if s is not None and parts["latency"] >= NOTABLE_STRENGTH:
-        # slower between its own lines = work inside the service; slower after a call = network
-        inside, calls = s.self_gap_increase, s.call_gap_increase
-        hints["cpu_saturation"] = max(hints["cpu_saturation"], 0.5 if inside >= calls else 0.3)
-        hints["network_delay"] = max(hints["network_delay"], 0.5 if calls > inside else 0.3)
+        # slower lines: CPU starvation and added network latency look alike in logs alone
+        # (both delay the first line after a call), so both get the same support
+        hints["cpu_saturation"] = max(hints["cpu_saturation"], 0.4)
+        hints["network_delay"] = max(hints["network_delay"], 0.4)
     if s is not None and s.volume_decrease >= 3.0:
         hints["cpu_saturation"] = max(hints["cpu_saturation"], 0.3)
         hints["network_delay"] = max(hints["network_delay"], 0.25)
@@ -160,7 +161,7 @@ def report_from_comparison(cmp: WindowComparison, *, max_evidence_per_service: i
             for t in s.templates:
                 if callee in t.mentions:
                     for fault, support in t.hints.items():
-                        received[callee][fault] = max(received[callee].get(fault, 0.0), support * 0.5)
+                        received[callee][fault] = max(received[callee].get(fault, 0.0), support * RECEIVED_SHARE)
     signals: list[ServiceSignal] = []
     totals: dict[str, float] = {}
     for name in sorted(set(stats) | set(blamed)):

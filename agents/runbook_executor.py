@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from lumos.tools.actions.backend import ActionBackend
+from lumos.tools.actions.policy import ApprovalPolicy, requires_approval
 from lumos.tools.actions.registry import ActionRegistry, CheckRegistry, ParamsError, default_check_registry
 from lumos.tools.domain import Change, Check, Hypothesis, PlannedStep, Runbook, RunbookChoice, StepSpec, Topology
 from lumos.tools.errors import InputError
@@ -106,7 +107,7 @@ def select_runbook(hypotheses: Sequence[Hypothesis], *, index: RunbookIndex, lib
                 runbook_id=best_id,
                 title=title,
                 score=round(score, 4),
-                reason=f"best match for {top.fault_type.value} on {scope} (lexical score {score:.2f})",
+                reason=f"best match for {top.fault_type.value} on {scope} (retrieval score {score:.2f})",
                 target_service=top.service,
                 alternatives=[r[1] for r in ranked[1:k]],
             )
@@ -160,17 +161,22 @@ def incident_context(hypothesis: Hypothesis, topology: Topology, *, alert_servic
     return {key: value for key, value in ctx.items() if value}
 
 
-def plan_steps(runbook: Runbook, context: Mapping[str, str], *, registry: ActionRegistry) -> list[PlannedStep]:
+def plan_steps(runbook: Runbook, context: Mapping[str, str], *, registry: ActionRegistry,
+               policy: ApprovalPolicy | None = None) -> list[PlannedStep]:
     """Make every step concrete (index 0-based): placeholders rendered, params validated, risk resolved.
 
     A step is destructive if its action is, or if the runbook says so; it requires approval
-    when destructive. Raises InputError naming the runbook, step and parameter on any problem.
+    when destructive, and also wherever `policy` says so (using the context's environment and
+    severity). Raises InputError naming the runbook, step and parameter on any problem.
     """
     planned: list[PlannedStep] = []
     for i, step in enumerate(runbook.steps):
         where = f"runbook {runbook.id} step {step.id}"
         params = _validated(registry, step.action, step.params, context, where, f"steps.{i}.params")
         destructive = registry.is_destructive(step.action) or bool(step.destructive)
+        gated = destructive if policy is None else requires_approval(
+            step.action, destructive=destructive, environment=context.get("environment", "production"),
+            severity=context.get("severity", "critical"), policy=policy)
         verify = None
         if step.verify is not None:
             verify = Check(check=step.verify.check, params=_rendered(step.verify.params, context, where, f"steps.{i}.verify"))
@@ -180,7 +186,7 @@ def plan_steps(runbook: Runbook, context: Mapping[str, str], *, registry: Action
                                 params=_validated(registry, step.rollback.action, step.rollback.params, context, where, f"steps.{i}.rollback"))
         planned.append(PlannedStep(
             index=i, step_id=step.id, title=step.title or step.action, action=step.action, params=params,
-            destructive=destructive, requires_approval=destructive, timeout_s=step.timeout_s, verify=verify, rollback=rollback,
+            destructive=destructive, requires_approval=gated, timeout_s=step.timeout_s, verify=verify, rollback=rollback,
         ))
     return planned
 

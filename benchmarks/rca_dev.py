@@ -1,6 +1,6 @@
 """Root-cause ranking on the dev cases: top-1/top-3/fault-type per dataset beside two baselines.
 
-Usage: python benchmarks/rca_dev.py [--cases DIR] [--dataset NAME] [-v]
+Usage: python benchmarks/rca_dev.py [--cases DIR] [--dataset NAME] [--no-logs] [-v]
 Truth is read here only (truth.yaml), never by the analyzers.
 """
 
@@ -70,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     ap.add_argument("--dataset", default=None)
+    ap.add_argument("--no-logs", action="store_true", help="rank without the log analyzer (spans, metrics, changes only)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
-    analyze_logs = _log_analyzer()
+    analyze_logs = None if args.no_logs else _log_analyzer()
     print(f"log analyzer: {'yes' if analyze_logs else 'not available'}")
     results: dict[str, list[dict]] = defaultdict(list)
     for ds in sorted(p for p in args.cases.iterdir() if p.is_dir()):

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
 from lumos.agents.coordinator import triage as offline_triage
 from lumos.agents.correlator import correlate as offline_correlate
 from lumos.agents.dependency_mapper import map_dependencies
+from lumos.agents.llm.agent import AgentOutcome
+from lumos.agents.llm.config import ModelFactory, Role, settings_model_factory
+from lumos.agents.llm.coordinator_agent import triage_llm
+from lumos.agents.llm.dependency_agent import map_dependencies_llm
+from lumos.agents.llm.log_agent import analyze_logs_llm
 from lumos.agents.log_analyst import analyze_logs
 from lumos.graph.resources import Resources
 from lumos.graph.sources import open_sources
@@ -21,6 +28,47 @@ def _top(hypotheses: list, n: int = 3) -> list[dict[str, Any]]:
     return [
         {"service": h.service, "fault_type": str(h.fault_type), "confidence": round(h.confidence, 3)} for h in hypotheses[:n]
     ]
+
+
+MODELS_KEY = "lumos_models"
+"""`config["configurable"][MODELS_KEY]`: a ModelFactory (role -> chat model or None) overriding the settings' models."""
+
+
+def _model(resources: Resources, role: Role, config: RunnableConfig | None) -> tuple[BaseChatModel | None, str | None]:
+    """The role's model (None = offline), or the reason it could not be built."""
+    factory: ModelFactory | None = ((config or {}).get("configurable") or {}).get(MODELS_KEY)
+    if factory is None:
+        if resources.settings.mode != "llm":
+            return None, None
+        factory = settings_model_factory(resources.settings)
+    try:
+        return factory(role), None
+    except Exception as exc:  # a bad model spec must not stop the incident: the offline analyzer answers
+        return None, f"could not build the {role} model: {exc}"
+
+
+def with_model(resources: Resources, role: Role, state: IncidentState, config: RunnableConfig | None, offline: Any,
+               run: Callable[[BaseChatModel], AgentOutcome]) -> tuple[Any, dict[str, Any]]:
+    """Run a role's LLM loop when a model is configured: (report, extra state update). Offline: (offline, {}).
+
+    Any failure gives the offline report, an `llm.loop` audit record saying why and a note; never an exception.
+    """
+    model, problem = _model(resources, role, config)
+    if model is None and problem is None:
+        return offline, {}
+    if model is None:
+        outcome = AgentOutcome(role=role, model="unavailable", report=offline, used_model=False, fallback_reason=problem)
+    else:
+        try:
+            outcome = run(model)
+        except Exception as exc:  # never crash an incident on a model problem
+            outcome = AgentOutcome(role=role, model=type(model).__name__, report=offline, used_model=False,
+                                   fallback_reason=f"agent loop error: {type(exc).__name__}: {exc}")
+    resources.audit.append(state["incident_id"], "llm.loop", outcome.audit_data(), actor=f"agent:{role}", dedupe_key=f"llm.{role}")
+    update: dict[str, Any] = {"llm_usage": outcome.usage_update()}
+    if not outcome.used_model:
+        update["notes"] = [f"{role}: model unavailable or unusable ({outcome.fallback_reason}); used the offline analyzer's report"]
+    return outcome.report, update
 
 
 class DiagnosisNodes:
@@ -50,20 +98,25 @@ class DiagnosisNodes:
             "step_index": 0,
         }
 
-    def triage(self, state: IncidentState) -> dict[str, Any]:
+    def triage(self, state: IncidentState, config: RunnableConfig) -> dict[str, Any]:
         """Coordinator: decide incident/baseline windows, focus services and which agents run."""
         sources = open_sources(state.get("sources"))
         report = offline_triage(
             state["alert"], sources.topology, data_window=sources.window(), onset_lookback_s=self.r.settings.onset_lookback_s
         )
+        report, extra = with_model(self.r, "coordinator", state, config, report, lambda m: triage_llm(
+            m, self.r.settings, incident_id=state["incident_id"], alert=state["alert"], topology=sources.topology, offline=report))
         self.r.audit.append(state["incident_id"], "triage.done", {"report": report}, actor="agent:coordinator", dedupe_key="triage")
-        return {"triage": report, "notes": list(report.notes)}
+        return {"triage": report, **extra, "notes": list(report.notes) + extra.get("notes", [])}
 
-    def log_analysis(self, state: IncidentState) -> dict[str, Any]:
+    def log_analysis(self, state: IncidentState, config: RunnableConfig) -> dict[str, Any]:
         """Log analysis agent: what changed in the logs when the incident started."""
         t0 = time.perf_counter()
         sources = open_sources(state.get("sources"))
         report = analyze_logs(sources.logs, state["triage"], max_evidence_per_service=self.r.settings.max_evidence_per_service)
+        report, extra = with_model(self.r, "log_analyst", state, config, report, lambda m: analyze_logs_llm(
+            m, self.r.settings, incident_id=state["incident_id"], alert=state["alert"], records=sources.logs, triage=state["triage"],
+            offline=report, services=sources.topology.service_names()))
         self.r.audit.append(
             state["incident_id"],
             "agent.report",
@@ -71,15 +124,18 @@ class DiagnosisNodes:
             actor="agent:log_analyst",
             dedupe_key="agent.log_analyst",
         )
-        return {"log_report": report, "timings": {"log_analysis_s": time.perf_counter() - t0}}
+        return {"log_report": report, "timings": {"log_analysis_s": time.perf_counter() - t0}, **extra}
 
-    def dependency_mapping(self, state: IncidentState) -> dict[str, Any]:
+    def dependency_mapping(self, state: IncidentState, config: RunnableConfig) -> dict[str, Any]:
         """Dependency mapping agent: topology, traces, metrics and changes around the symptoms."""
         t0 = time.perf_counter()
         sources = open_sources(state.get("sources"))
         report = map_dependencies(
             topology=sources.topology, spans=sources.spans, metrics=sources.metrics, changes=sources.changes, triage=state["triage"]
         )
+        report, extra = with_model(self.r, "dependency_mapper", state, config, report, lambda m: map_dependencies_llm(
+            m, self.r.settings, incident_id=state["incident_id"], alert=state["alert"], topology=sources.topology,
+            metrics=sources.metrics, changes=sources.changes, triage=state["triage"], offline=report))
         self.r.audit.append(
             state["incident_id"],
             "agent.report",
@@ -87,7 +143,7 @@ class DiagnosisNodes:
             actor="agent:dependency_mapper",
             dedupe_key="agent.dependency_mapper",
         )
-        return {"dependency_report": report, "timings": {"dependency_mapping_s": time.perf_counter() - t0}}
+        return {"dependency_report": report, "timings": {"dependency_mapping_s": time.perf_counter() - t0}, **extra}
 
     def correlate(self, state: IncidentState) -> dict[str, Any]:
         """Merge the agents' findings into ranked root-cause hypotheses with evidence."""

@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
+from lumos.agents.llm.runbook_agent import select_runbook_llm
+
 from lumos.agents.runbook_executor import incident_context, plan_steps, select_runbook
+from lumos.graph.diagnosis import with_model
 from lumos.graph.approval import approval_for, approval_request, parse_decision
 from lumos.graph.resources import Resources
 from lumos.graph.sources import open_sources
@@ -45,12 +49,13 @@ class RemediationNodes:
     def _audit(self, state: IncidentState, kind: str, data: dict[str, Any], *, actor: str = "lumos", key: str | None = None) -> None:
         self.r.audit.append(state["incident_id"], kind, data, actor=actor, dedupe_key=key)
 
-    def select_runbook(self, state: IncidentState) -> dict[str, Any]:
-        """Runbook agent: retrieve the runbook that fits the top hypothesis."""
+    def select_runbook(self, state: IncidentState, config: RunnableConfig) -> dict[str, Any]:
+        """Runbook agent: retrieve the runbook that fits the top hypothesis (the model may refine the pick)."""
         hypotheses = state.get("hypotheses") or []
         if not hypotheses:
             return {"runbook": None, "escalation": "no root-cause hypothesis to act on"}
         alert = state["alert"]
+        context = plan_context(state, hypotheses[0].service)
         choice = select_runbook(
             hypotheses,
             index=self.r.index,
@@ -58,12 +63,19 @@ class RemediationNodes:
             topology=open_sources(state.get("sources")).topology,
             alert_text=f"{alert.name} {alert.summary} {alert.description}",
             backend=self.r.backend_for(state["incident_id"]),
-            context=plan_context(state, hypotheses[0].service),
+            context=context,
+        )
+        choice, extra = with_model(
+            self.r, "runbook_executor", state, config, choice,
+            lambda model: select_runbook_llm(
+                model, self.r.settings, incident_id=state["incident_id"], alert=alert, hypotheses=hypotheses,
+                library=self.r.library, index=self.r.index, registry=self.r.registry, context=context, offline=choice,
+            ),
         )
         self._audit(state, "runbook.selected", {"choice": choice}, actor="agent:runbook_executor", key="runbook.selected")
         if choice is None:
-            return {"runbook": None, "escalation": f"no runbook matches {hypotheses[0].fault_type} on {hypotheses[0].service}"}
-        return {"runbook": choice}
+            return {"runbook": None, "escalation": f"no runbook matches {hypotheses[0].fault_type} on {hypotheses[0].service}", **extra}
+        return {"runbook": choice, **extra}
 
     def plan(self, state: IncidentState) -> dict[str, Any]:
         """Render the runbook's steps for this incident and check its preconditions."""

@@ -25,6 +25,16 @@ def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
     return {**(left or {}), **(right or {})}
 
 
+def sum_usage(left: dict[str, dict[str, float]] | None, right: dict[str, dict[str, float]] | None) -> dict[str, dict[str, float]]:
+    """Reducer: add per-role model usage counters (calls, tokens, cost) from every agent loop."""
+    out = {role: dict(counters) for role, counters in (left or {}).items()}
+    for role, counters in (right or {}).items():
+        mine = out.setdefault(role, {})
+        for key, value in counters.items():
+            mine[key] = round(mine.get(key, 0) + value, 6)
+    return out
+
+
 class SourceSpec(TypedDict, total=False):
     """Where the incident's observability data lives (serialisable so a resumed process can reopen it)."""
 
@@ -62,3 +72,5 @@ class IncidentState(TypedDict, total=False):
     """Seconds spent per phase (diagnosis_s, ...)."""
     notes: Annotated[list[str], operator.add]
     """Things responders should know (missing data, fallbacks)."""
+    llm_usage: Annotated[dict[str, dict[str, float]], sum_usage]
+    """Model usage per agent role (calls, input_tokens, output_tokens, cost_usd, fallbacks); absent offline."""

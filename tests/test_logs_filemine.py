@@ -99,3 +99,38 @@ def test_cli_bad_format_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "a.log"
     path.write_text("x\n")
     assert CliRunner().invoke(cmd.logs_app, ["templates", str(path), "--format", "xml"]).exit_code == 2
+
+
+def test_counting_only_gives_the_same_templates(tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(LINES * 3) + "\n")
+    full, counts = mine_file(path), mine_file(path, assignments=False)
+    assert [(t.id, t.count) for t in full.templates] == [(t.id, t.count) for t in counts.templates]
+    assert counts.lines_total == 1200 and len(counts.line_clusters) == 0
+
+
+def test_parallel_mining_matches_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lumos.tools.logs.parallel as parallel
+
+    monkeypatch.setattr(parallel, "MIN_BYTES_PER_WORKER", 1024)
+    path = tmp_path / "big.log"
+    path.write_text("\n".join(LINES * 20) + "\n")
+    one, two = mine_file(path), mine_file(path, workers=2)
+    assert [(t.id, t.count) for t in one.templates] == [(t.id, t.count) for t in two.templates]
+    assert list(one.assignments()) == list(two.assignments())
+    ranges = parallel.split_ranges(path, 3)
+    assert ranges[0][0] == 0 and ranges[-1][1] == path.stat().st_size
+    data = path.read_bytes()
+    assert all(data[a - 1:a] == b"\n" for a, _ in ranges[1:])
+
+
+def test_a_huge_line_is_not_held_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lumos.tools.logs.filemine as filemine
+
+    monkeypatch.setattr(filemine, "BLOCK_BYTES", 4096)
+    path = tmp_path / "huge.log"
+    path.write_bytes(b"line 1\n" + b"y" * 50_000 + b"\nline 2\n" + b"z" * 50_000)
+    result = mine_file(path, max_line_chars=1000)
+    assert result.lines_total == 4 and result.skipped == {"too_long": 2}
+    ids = [tid for _, tid in result.assignments()]
+    assert ids[0] == ids[2] != "" and ids[1] == ids[3] == ""

@@ -110,3 +110,57 @@ def test_bad_input_never_crashes():
     empty = map_dependencies(topology=Topology(), spans=[], metrics=[], changes=[], triage=_triage(alert=None))
     assert empty.ranking == [] and empty.notes
     assert correlate(triage=_triage(alert=None), log_report=None, dependency_report=empty, topology=Topology()) == []
+
+
+def _error_traces() -> list[Span]:
+    """web -> api -> db; from t=60 s db starts failing and api propagates the errors."""
+    spans = []
+    for i in range(60):
+        t = T0 + timedelta(minutes=9, seconds=2 * i)
+        bad = i >= 30
+        st = "ERROR" if bad else "OK"
+        tid = f"t{i}"
+        spans += [
+            Span(trace_id=tid, span_id="w", service="web", operation="GET /", start=t, duration_ms=40, status=st),
+            Span(trace_id=tid, span_id="wc", parent_span_id="w", service="web", operation="call api", start=t, duration_ms=35, status=st),
+            Span(trace_id=tid, span_id="a", parent_span_id="wc", service="api", operation="GET /x", start=t, duration_ms=30, status=st),
+            Span(trace_id=tid, span_id="ac", parent_span_id="a", service="api", operation="call db", start=t, duration_ms=20, status=st),
+            Span(trace_id=tid, span_id="d", parent_span_id="ac", service="db", operation="query", start=t, duration_ms=10 + (i % 3), status=st),
+        ]
+    return spans
+
+
+def test_errors_that_originate_beat_errors_that_propagate():
+    tri = TriageReport(
+        incident_window=TimeWindow(start=T0 + timedelta(minutes=9, seconds=50), end=T0 + timedelta(minutes=11)),
+        baseline_window=TimeWindow(start=T0 + timedelta(minutes=9), end=T0 + timedelta(minutes=9, seconds=50)),
+        alert_service="web",
+    )
+    report = map_dependencies(topology=Topology(), spans=_error_traces(), metrics=[], changes=[], triage=tri)
+    assert report.ranking[0].service == "db"
+    signal = {s.service: s for s in report.services}["db"]
+    assert "error_origin" in signal.kinds and signal.fault_hints.get("error_injection", 0) > 0.5
+    assert any(n.startswith("onset from spans") for n in report.notes)
+
+
+def test_recent_deploy_on_a_symptomatic_service_is_ranked_and_typed():
+    metrics = [m for m in _metrics() if m.service != "db"]
+    for i in range(14):
+        metrics.append(MetricSample(ts=T0 + timedelta(minutes=i), service="mail", metric="latency_p90_ms", value=900.0 if i >= 10 else 30.0 + i % 2))
+    changes = [Change(ts=T0 + timedelta(minutes=9), service="mail", kind="deploy", version="7.1")]
+    report = map_dependencies(topology=TOPO, spans=[], metrics=metrics, changes=changes, triage=_triage())
+    top = report.ranking[0]
+    assert top.service == "mail" and top.fault_type.value == "bad_deploy"
+    assert any(e.source == "changes" for e in top.evidence)
+
+
+def test_caller_error_logs_are_explained_by_a_callee_at_fault():
+    from lumos.tools.domain import DependencyReport, Hypothesis
+
+    dep = DependencyReport(
+        services=[ServiceSignal(service="db", score=0.6, kinds=["net_in"])],
+        ranking=[Hypothesis(service="db", fault_type="network_delay", confidence=0.35)],
+    )
+    logs = LogReport(services=[ServiceSignal(service="api", score=0.6, kinds=["error_rate"], fault_hints={"error_injection": 0.6})])
+    hyps = correlate(triage=_triage(), log_report=logs, dependency_report=dep, topology=TOPO)
+    assert hyps[0].service == "db" and hyps[0].fault_type.value == "network_delay"

@@ -62,15 +62,21 @@ def correlate_changes(
     graph: nx.DiGraph | None = None,
     *,
     lookback_s: float = 6 * 3600.0,
+    until: datetime | None = None,
+    uncertain_weight: float = 0.8,
 ) -> list[ChangeCorrelation]:
     """Every change within `lookback_s` before the onset (and up to a minute after), scored by
     recency and by undirected graph distance to the nearest symptomatic service; most suspicious first.
+
+    An onset estimated from telemetry can be early; a change that landed after it but before
+    `until` (the alert, which it may well have caused) is kept, weighted by `uncertain_weight`.
     """
     undirected = graph.to_undirected(as_view=True) if graph is not None else None
     out: list[ChangeCorrelation] = []
     for c in changes:
         before = (onset - c.ts).total_seconds()
-        if before > lookback_s or before < -60.0:
+        late = before < -60.0
+        if before > lookback_s or (late and (until is None or c.ts > until)):
             continue
         dist: int | None = None
         if c.service in symptomatic:
@@ -79,6 +85,7 @@ def correlate_changes(
             lengths = nx.single_source_shortest_path_length(undirected, c.service, cutoff=4)
             found = [lengths[s] for s in symptomatic if s in lengths]
             dist = min(found) if found else None
-        out.append(ChangeCorrelation(change=c, seconds_before_onset=before, distance=dist, suspicion=change_suspicion(before, dist)))
+        suspicion = uncertain_weight * change_suspicion(0.0, dist) if late else change_suspicion(before, dist)
+        out.append(ChangeCorrelation(change=c, seconds_before_onset=before, distance=dist, suspicion=suspicion))
     out.sort(key=lambda x: -x.suspicion)
     return out

@@ -20,11 +20,28 @@ class Settings(StrictModel):
     """Everything LUMOS can be configured with. Each field can be set with `LUMOS_<FIELD>`."""
 
     home: Path = Field(default=Path("~/.lumos"), description="State folder: checkpoints, audit trail, simulated world, reports.")
-    mode: Literal["offline", "llm"] = Field(default="offline", description="offline: deterministic analyzers only; llm: model-backed agents.")
+    mode: Literal["offline", "llm"] = Field(
+        default="offline",
+        description="offline: deterministic analyzers only; llm: model-backed agents (the default when OPENAI_API_KEY or OPENAI_BASE_URL is set).",
+    )
     onset_lookback_s: float = Field(default=120.0, ge=0, description="How long before the alert the incident window opens.")
     max_evidence_per_service: int = Field(default=5, ge=1, le=50, description="Hard bound on evidence lines per service in a report.")
     runbook_dirs: list[Path] = Field(default_factory=list, description="Extra runbook folders (os.pathsep-separated in the env).")
     approval_timeout_s: float = Field(default=3600.0, gt=0, description="How long a gate waits before the incident escalates.")
+    model: str = Field(default="openai:gpt-4.1-mini", description="Default model of every agent role: 'openai:MODEL' or 'openai:MODEL@BASE_URL'.")
+    coordinator_model: str | None = Field(default=None, description="Model of the coordinator (triage, chat); default `model`.")
+    log_analyst_model: str | None = Field(default=None, description="Model of the log analysis agent; default `model`.")
+    dependency_mapper_model: str | None = Field(default=None, description="Model of the dependency mapping agent; default `model`.")
+    runbook_executor_model: str | None = Field(default=None, description="Model of the runbook agent; default `model`.")
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp); default OPENAI_BASE_URL.")
+    llm_max_iterations: int = Field(default=8, ge=1, le=50, description="Model calls one agent loop may make before falling back.")
+    llm_max_tokens: int = Field(default=60000, ge=100, description="Tokens (in + out) one agent loop may spend before falling back.")
+    llm_timeout_s: float = Field(default=60.0, gt=0, description="Wall-clock seconds one agent loop may take before falling back.")
+    llm_max_retries: int = Field(default=2, ge=0, le=10, description="Retries of a model call after a 429, 5xx, timeout or connection error.")
+    llm_backoff_s: float = Field(default=1.0, ge=0, description="First retry delay in seconds (doubles per retry, capped at 30 s).")
+    llm_redact_emails: bool = Field(default=True, description="Replace e-mail addresses before text reaches a model.")
+    llm_redact_ips: bool = Field(default=False, description="Replace IP addresses before text reaches a model.")
+    prompt_dir: Path | None = Field(default=None, description="Folder whose *.j2 files override the bundled prompt templates.")
 
     @property
     def state_dir(self) -> Path:
@@ -62,6 +79,8 @@ class Settings(StrictModel):
                 continue
             raw[name] = [p for p in value.split(os.pathsep) if p] if name == "runbook_dirs" else value
         raw.update({k: v for k, v in overrides.items() if v is not None})
+        if "mode" not in raw and (env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL")):
+            raw["mode"] = "llm"
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -26,10 +26,11 @@ def _group() -> None:
 
 def _write_assignments(result: MineResult, out: Path) -> None:
     """Write `line_id,template_id` for every line (skipped lines have an empty id)."""
+    ids = [*result.cluster_ids, ""]  # index -1 (a skipped line) -> ""
+    rows = map("{},{}\n".format, itertools.count(1), map(ids.__getitem__, result.line_clusters))
     with out.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(("line_id", "template_id"))
-        writer.writerows(result.assignments())
+        fh.write("line_id,template_id\n")
+        fh.writelines(rows)
 
 
 def _print_table(result: MineResult, top: int | None) -> None:
@@ -51,13 +52,14 @@ def templates(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     top: Optional[int] = typer.Option(None, "--top", min=1, help="Show only the N most frequent templates."),
     fmt: str = typer.Option("raw", "--format", help=f"Line format: {'|'.join(LOG_FORMATS)}."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Mine a large file with N processes (deterministic for a given N)."),
 ) -> None:
     """Mine the templates of FILE and print them with their counts, most frequent first."""
     if fmt not in LOG_FORMATS:
         print(f"error: --format {fmt!r} is not one of {', '.join(LOG_FORMATS)}", file=sys.stderr)
         raise typer.Exit(2)
     try:
-        result = mine_file(file, fmt)  # type: ignore[arg-type]
+        result = mine_file(file, fmt, assignments=assignments is not None, workers=workers)  # type: ignore[arg-type]
     except InputError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         raise typer.Exit(2) from None

@@ -19,9 +19,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from lumos.app.cli import audit_cmd, cases_cmd, eval_cmd, incident_cmds
+    from lumos.app.cli import audit_cmd, cases_cmd, eval_cmd, incident_cmds, serve_cmd, triage_cmd
 
     incident_cmds.register(app)
+    triage_cmd.register(app)
+    serve_cmd.register(app)
     app.command("eval")(eval_cmd.eval_command)
     app.add_typer(audit_cmd.audit_app, name="audit")
     app.add_typer(cases_cmd.cases_app, name="cases")

@@ -1,4 +1,4 @@
-"""`lumos runbooks ...`: validate, list, search and export the schema of runbooks (thin CLI layer)."""
+"""`lumos runbooks ...`: validate, list, index, search and export the schema of runbooks (thin CLI layer)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from lumos.tools.domain import FAULT_TYPES
 from lumos.tools.errors import InputError
 from lumos.tools.runbooks import LexicalRunbookIndex, RunbookLibrary, check_runbook_file, runbook_json_schema
 from lumos.tools.runbooks.library import runbook_files
+from lumos.tools.runbooks.retrieval import ChromaConfig, open_runbook_index
+from lumos.tools.runbooks.search import RunbookIndex
+from lumos.tools.settings import Settings
 
-runbooks_app = typer.Typer(help="Validate, list and search runbooks.", no_args_is_help=True)
+runbooks_app = typer.Typer(help="Validate, list, index and search runbooks.", no_args_is_help=True)
 
 DirsOption = Annotated[Optional[list[Path]], typer.Option("--dir", "-d", help="Extra runbook folder (repeatable).")]
 BundledOption = Annotated[bool, typer.Option("--bundled/--no-bundled", help="Include the bundled runbooks.")]
@@ -79,19 +82,71 @@ def list_runbooks(dirs: DirsOption = None, bundled: BundledOption = True,
     Console().print(table)
 
 
+def _chroma_config() -> ChromaConfig:
+    try:
+        return ChromaConfig.from_env(Settings.from_env().state_dir)
+    except (InputError, ValueError) as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+def _index_exists(config: ChromaConfig) -> bool:
+    return bool(config.host) or (config.path is not None and (config.path / "chroma.sqlite3").is_file())
+
+
+def _progress(done: int, total: int) -> None:
+    if total:
+        typer.echo(f"embedding runbooks: {done}/{total}", err=True)
+
+
+@runbooks_app.command("index")
+def index(dirs: DirsOption = None, bundled: BundledOption = True) -> None:
+    """Build or update the Chroma vector index of the runbooks: LUMOS_HOME/chroma, or the Chroma server named by
+    LUMOS_CHROMA_HOST/LUMOS_CHROMA_PORT. Only new or changed runbooks are embedded; deleted ones are removed."""
+    from lumos.tools.runbooks.embedding import EmbeddingUnavailable
+
+    library = _library(dirs, bundled)
+    for err in library.errors:
+        typer.echo(f"skipped: {err.one_line()}", err=True)
+    config = _chroma_config()
+    try:
+        from lumos.tools.runbooks.vector import ChromaRunbookIndex
+
+        typer.echo(f"indexing {len(library)} runbook(s) into {config.describe()}", err=True)
+        report = ChromaRunbookIndex.open(library, config, sync=False).sync(progress=_progress)
+    except EmbeddingUnavailable as exc:
+        _fail(f"offline embedding model unavailable: {exc}")
+        return
+    except ImportError as exc:
+        _fail(f"{exc.name} is not installed (needed for the vector index)")
+        return
+    typer.echo(f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+               f"{report.unchanged} unchanged")
+
+
 @runbooks_app.command("search")
 def search(text: Annotated[str, typer.Argument(help="Symptom or alert text.")],
            k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many results.")] = 5,
            as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {id, title, fault_types, score}.")] = False,
            fault_type: Annotated[Optional[list[str]], typer.Option("--fault-type", "-f", help="Only these fault types.")] = None,
            kind: Annotated[Optional[str], typer.Option("--kind", help="Service kind: service, database, cache, queue, external.")] = None,
+           lexical: Annotated[bool, typer.Option("--lexical", help="Use BM25 only, even if a vector index exists.")] = False,
            dirs: DirsOption = None, bundled: BundledOption = True) -> None:
-    """Find the runbooks that best fit TEXT (lexical BM25 for now), best first."""
+    """Find the runbooks that best fit TEXT, best first: hybrid vector + BM25 once `lumos runbooks index` has run, else BM25."""
     for ft in fault_type or []:
         if ft not in FAULT_TYPES:
             _fail(f"--fault-type {ft!r} is not a fault type; valid: {', '.join(FAULT_TYPES)}")
     library = _library(dirs, bundled)
-    matches = LexicalRunbookIndex(library).search(text, fault_types=fault_type or None, service_kind=kind, k=k)
+    config = _chroma_config()
+    retriever: RunbookIndex
+    if lexical:
+        retriever = LexicalRunbookIndex(library)
+    elif _index_exists(config):
+        retriever = open_runbook_index(library, config, progress=_progress, warn=lambda line: typer.echo(line, err=True))
+    else:
+        typer.echo("note: no vector index yet (run `lumos runbooks index`); using lexical BM25", err=True)
+        retriever = LexicalRunbookIndex(library)
+    matches = retriever.search(text, fault_types=fault_type or None, service_kind=kind, k=k)
     if as_json:
         typer.echo(json.dumps([m.model_dump() for m in matches], indent=2))
         return

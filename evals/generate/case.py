@@ -16,18 +16,18 @@ from lumos.evals.generate.faults import make_plan
 from lumos.evals.generate.logs import LogWriter, noise, timeline
 from lumos.evals.generate.metrics import metric_rows
 from lumos.evals.generate.rng import sub_rng
-from lumos.evals.generate.system import Layout, build_endpoints, build_system
+from lumos.evals.generate.system import CallNode, Layout, build_endpoints, build_system
 from lumos.evals.generate.traces import TraceSimulator, pick_endpoint, schedule
 
 GENERATOR = "lumos.evals.generate v1"
-SPAN_BUDGET = 420  # target spans per case; keeps a default case well under 300 KB
+SPAN_BUDGET = 320  # target spans per case; keeps a default case well under 300 KB
 
 
 def _digest(seed: int) -> str:
     return hashlib.sha256(f"case:{seed}".encode()).hexdigest()[:6]
 
 
-def _tree_size(node) -> int:  # type: ignore[no-untyped-def]
+def _tree_size(node: CallNode) -> int:
     return 1 + sum(_tree_size(c) for c in node.children)
 
 
@@ -78,7 +78,7 @@ def generate_case(out_dir: Path, *, fault_type: FaultType | str, seed: int, serv
                f"constructed on the entry service ({system.entry}) from its simulated symptoms; its text is generic. "
                "Spans: one span per service hop (datastore hops are client spans). Logs: about a quarter of successful "
                "hops log a line, bursts are capped per service and minute. Metrics: 1-minute samples, RED metrics per "
-               "service, CPU and memory per pod (a missing pod sample means the scrape failed)."),
+               "service, CPU, memory and restart count per pod (a missing pod sample means the scrape failed)."),
     )
     databases = [n for n, s in system.services.items() if s.kind == "database"]
     truth = GroundTruth(

@@ -56,8 +56,8 @@ def eligible_roots(system: System, fault_type: FaultType, rng: random.Random) ->
     apps = sorted(s.name for s in svcs if s.kind == "service" and s.tier != "edge")
     if fault_type == F.resource_exhaustion and rng.random() < 0.2:
         return sorted(s.name for s in svcs if s.kind == "database") or apps
-    if rng.random() < 0.08 or not apps:
-        return apps + [system.entry]
+    if rng.random() < 0.1 and fault_type not in (F.bad_response, F.resource_exhaustion) or not apps:
+        return [system.entry]  # sometimes the symptom's service is the culprit itself
     return apps
 
 
@@ -149,7 +149,7 @@ def effect_at(plan: FaultPlan, service: str, instance: str, t: datetime) -> Effe
     if ft == F.network_delay:
         return Effect(add_ms=(180.0 + 700.0 * plan.severity) * i)
     if ft == F.network_loss:
-        return Effect(err_p=0.12 + 0.3 * s, add_ms=120.0 * s)
+        return Effect(err_p=0.2 + 0.3 * s, add_ms=120.0 * s)
     if ft == F.error_injection:
         return Effect(err_p=0.3 + 0.5 * s, self_mult=0.7)
     if ft == F.bad_response:

@@ -132,7 +132,7 @@ def timeline(w: LogWriter, window: TimeWindow, changes: list[Change]) -> None:
     if ft == "crash_loop":
         for crash, restart in crash_times(plan, window.end):
             inst = insts[0]
-            w.add(crash, spec.name, inst, "ERROR", w.fmt(r.choice(T.CRASH.get(spec.lang, T.CRASH["go"])), spec.name))
+            w.add(crash, spec.name, inst, "ERROR", w.fmt(w.choose(("crash",), T.CRASH.get(spec.lang, T.CRASH["go"])), spec.name))
             w.add(crash + timedelta(milliseconds=300), spec.name, inst, "ERROR",
                   f"process exited with code {r.choice([1, 2, 134, 139])}; restart count {r.randint(1, 3)}")
             if restart < window.end:
@@ -147,7 +147,7 @@ def timeline(w: LogWriter, window: TimeWindow, changes: list[Change]) -> None:
             continue
         cspec = system.services[ch.service]
         if ch.kind == "deploy":
-            new = instances_at(plan, cspec.name, cspec.instances, ch.ts + timedelta(seconds=30))
+            new = plan.new_instances if ch.service == plan.root and plan.new_instances else cspec.instances
             for k, inst in enumerate(new):
                 _startup(w, ch.ts + timedelta(seconds=8 + 6 * k), cspec.name, inst, ch.version or w.version)
         elif ch.kind == "config" and cspec.kind == "service":
@@ -160,7 +160,7 @@ def timeline(w: LogWriter, window: TimeWindow, changes: list[Change]) -> None:
 def _startup(w: LogWriter, ts: datetime, service: str, instance: str, version: str) -> None:
     spec = w.system.services[service]
     tmpl = T.STARTUP.get(spec.lang) or T.STARTUP.get(spec.kind, "started")
-    w.add(ts, service, instance, "INFO", w.fmt(tmpl, service, version=version))
+    w.add(ts, service, instance, "INFO", w.fmt(tmpl, service, version=version, ms=w.rng.uniform(6000, 25000)))
 
 
 def noise(w: LogWriter, window: TimeWindow, per_minute: float) -> None:

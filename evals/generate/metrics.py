@@ -1,4 +1,5 @@
-"""Per-minute metric samples: RED metrics per service (from simulated traffic) and container metrics per pod."""
+"""Per-minute metric samples: RED metrics per service (from simulated traffic) and container metrics per pod
+(CPU, memory, restart count)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 
 from lumos.tools.domain import FaultType, TimeWindow
 
-from lumos.evals.generate.faults import FaultPlan, crash_down, effect_at, heap_fill, instances_at
+from lumos.evals.generate.faults import FaultPlan, crash_down, crash_times, effect_at, heap_fill, instances_at
 from lumos.evals.generate.system import System
 from lumos.evals.generate.traces import TraceOut, TraceSimulator, pick_endpoint, schedule
 
@@ -51,6 +52,7 @@ def metric_rows(system: System, plan: FaultPlan, window: TimeWindow, rng: random
     d_len = timedelta(minutes=rng.uniform(3, 6))
     state = {(n, i): _base_state(rng, system.services[n].lang) for n, s in system.services.items()
              for i in s.instances + (plan.new_instances if n == plan.root else ())}
+    restarts = {key: 0 if key[1] in plan.new_instances else rng.choice([0, 0, 0, 0, 1, 2]) for key in state}
     for ts in times:
         for name, spec in sorted(system.services.items()):
             samples = hops.get((ts, name), [])
@@ -77,8 +79,21 @@ def metric_rows(system: System, plan: FaultPlan, window: TimeWindow, rng: random
                 if name == distractor and d_start <= ts < d_start + d_len:
                     cpu += rng.uniform(20, 35)
                 rows += [(ts, name, inst, "cpu_usage_pct", round(min(100.0, max(0.3, cpu)), 2)),
-                         (ts, name, inst, "memory_usage_mb", round(mem, 1))]
+                         (ts, name, inst, "memory_usage_mb", round(mem, 1)),
+                         (ts, name, inst, "container_restarts_total", float(restarts[(name, inst)] + _restarts(plan, name, inst, ts)))]
     return rows
+
+
+def _restarts(plan: FaultPlan, name: str, inst: str, t: datetime) -> int:
+    """How often the fault has restarted this pod by t (crash loop crashes, OOM kills)."""
+    if name != plan.root or t < plan.start or (plan.instance is not None and inst != plan.instance):
+        return 0
+    if plan.fault_type == F.crash_loop:
+        return sum(1 for crash, _ in crash_times(plan, t) if crash <= t)
+    if plan.fault_type == F.memory_pressure:
+        cycle = plan.leak_s + 15.0
+        return int(((t - plan.start).total_seconds() + cycle - plan.leak_s) // cycle)
+    return 0
 
 
 def _base_state(rng: random.Random, lang: str) -> tuple[float, float]:

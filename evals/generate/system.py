@@ -167,15 +167,22 @@ def _path_to(calls: list[tuple[str, str]], entry: str, target: str, rng: random.
     return path[1:]
 
 
+def _services_in(node: CallNode) -> set[str]:
+    """Every service a call tree touches."""
+    return {node.service}.union(*(_services_in(c) for c in node.children))
+
+
 def build_endpoints(rng: random.Random, services: dict[str, SvcSpec], calls: list[tuple[str, str]], entry: str,
                     focus: str, max_hops: int = 14) -> tuple[Endpoint, ...]:
     """A handful of request types; at least two of them pass through `focus` (the fault's service)."""
     style = rng.choice(["http", "grpc"])
     first = sorted(b for a, b in calls if a == entry)
-    n_eps = min(6, max(3, len(first) + 1))
+    n_eps = min(12, max(3, len(first) + 1, len(services) // 3))
     endpoints: list[Endpoint] = []
+    covered: set[str] = set()
     for i in range(n_eps):
-        through = focus if i < 2 else rng.choice(sorted(services))
+        uncovered = sorted(set(services) - covered - {entry})
+        through = focus if i < 2 else rng.choice(uncovered or sorted(services))
         must = _path_to(calls, entry, through, rng)
         if i >= 2 and focus in must:
             must = []
@@ -183,6 +190,7 @@ def build_endpoints(rng: random.Random, services: dict[str, SvcSpec], calls: lis
         name = f"{rng.choice(['GET', 'POST', 'GET'])} /api/{stem}{rng.choice(['', '/{id}', 's', '/summary'])}"
         tree = _tree(rng, services, calls, entry, name, must, 0, [max_hops], style)
         endpoints.append(Endpoint(name=f"{name}#{i}", weight=round(rng.uniform(1.0, 5.0), 2), tree=tree))
+        covered |= _services_in(tree)
     return tuple(endpoints)
 
 

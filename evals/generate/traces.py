@@ -55,6 +55,7 @@ class TraceSimulator:
     def __init__(self, system: System, plan: FaultPlan, rng: random.Random, out: TraceOut | None = None):
         self.system, self.plan, self.rng = system, plan, rng
         self.out = out if out is not None else TraceOut()
+        self._last_instance = ""  # the entry instance that served the current trace
 
     def run(self, endpoint: Endpoint, start: datetime) -> None:
         """Simulate one request of `endpoint` starting at `start`."""
@@ -137,8 +138,6 @@ class TraceSimulator:
         self.out.spans.append({"trace_id": trace_id, "span_id": span_id, "parent_span_id": parent, "service": service,
                                "instance": instance, "operation": op, "start": start,
                                "duration_ms": round(duration_ms, 3), "status": status})
-
-    _last_instance: str = ""
 
 
 def schedule(rng: random.Random, start: datetime, end: datetime, per_minute: float) -> list[datetime]:

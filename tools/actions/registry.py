@@ -16,6 +16,7 @@ from lumos.tools.actions import params as p
 from lumos.tools.validation import describe_validation_error
 
 ALL_BACKENDS: tuple[str, ...] = ("simulated", "http_hook", "command")
+WITH_KUBERNETES: tuple[str, ...] = (*ALL_BACKENDS, "kubernetes")
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,13 @@ class CheckRegistry(_Table):
 _ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("restart_service", p.RestartServiceParams, True,
                "Restart a service (rolling, or one instance). Clears crash loops, leaked memory and stuck threads; "
-               "does not fix bad code or bad config."),
+               "does not fix bad code or bad config.", WITH_KUBERNETES),
     ActionSpec("scale_service", p.ScaleServiceParams, True,
                "Change a service's replica count (absolute 'replicas' or relative 'delta'). Adds capacity for CPU "
-               "saturation or overload."),
+               "saturation or overload.", WITH_KUBERNETES),
     ActionSpec("rollback_deploy", p.RollbackDeployParams, True,
                "Roll a service back to its previous (or a named) version. The remedy for a bad deploy or for errors "
-               "introduced by new code."),
+               "introduced by new code.", WITH_KUBERNETES),
     ActionSpec("revert_config", p.RevertConfigParams, True,
                "Restore a service's previous (or a named) configuration version. The remedy for a bad config change."),
     ActionSpec("failover_database", p.FailoverDatabaseParams, True,

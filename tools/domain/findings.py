@@ -55,6 +55,7 @@ class TriageReport(_Finding):
     incident_window: TimeWindow
     baseline_window: TimeWindow
     alert_service: str | None
+    alert_time: datetime | None = None
     focus_services: list[str] = Field(default_factory=list)
     severity: str = "warning"
     incident_class: str = "default"

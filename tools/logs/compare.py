@@ -185,6 +185,62 @@ def _median(values: list[float]) -> float | None:
     return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
 
 
+def _accumulate(chosen: list[tuple[int, LogRecord]], clusters: list[int], services: frozenset[str]) -> dict[str, _Acc]:
+    """Count lines, errors, warnings, codes, frames, mentions and latencies per service.
+
+    Events are counted, not lines: the lines one request writes under one trace id are one
+    observation (otherwise a single busy request looks like a significant burst)."""
+    accs: dict[str, _Acc] = defaultdict(_Acc)
+    mention_cache: dict[tuple[str, int, str], list[str]] = {}
+    seen: set[tuple] = set()
+    for (side, r), cluster in zip(chosen, clusters):
+        tid, acc, message = r.trace_id, accs[r.service], r.message
+        error = signals.is_error(r.level, message)
+        if tid:
+            first_in_service = (r.service, side, tid) not in seen
+            first_in_template = (r.service, side, tid, cluster) not in seen
+            first_error = error and (r.service, side, tid, "error") not in seen
+            seen.update(((r.service, side, tid), (r.service, side, tid, cluster)))
+            if error:
+                seen.add((r.service, side, tid, "error"))
+        else:
+            first_in_service = first_in_template = True
+            first_error = error
+        acc.lines[side] += first_in_service
+        acc.templates[cluster][side] += first_in_template
+        acc.template_example.setdefault(cluster, message)
+        latency = signals.latency_ms(message)
+        if latency is not None:
+            acc.latency[side].append(latency)
+        if not error:
+            if first_in_template and signals.is_warning(r.level):
+                acc.warnings[side] += 1
+            continue
+        acc.errors[side] += first_error
+        acc.template_errors[cluster] += first_in_template
+        if not first_in_template:
+            continue
+        for code in signals.error_codes(message):
+            acc.codes[side][code] += 1
+        if side == 0:
+            continue
+        acc.error_events += 1
+        frame = signals.top_frame(message)
+        if frame:
+            acc.frames[frame] += 1
+        if signals.is_propagated(message):
+            acc.propagated += 1
+            acc.template_propagated[cluster] += 1
+        key = (r.service, cluster, message[:300])
+        named = mention_cache.get(key)
+        if named is None:
+            named = mention_cache[key] = signals.mentioned_services(message, services, r.service)
+        for name in named:
+            acc.mentions[name] += 1
+            acc.template_mentions[cluster][name] += 1
+    return accs
+
+
 def compare_windows(
     records: Sequence[LogRecord],
     incident: TimeWindow,
@@ -204,59 +260,9 @@ def compare_windows(
     miner = miner or TemplateMiner()
     clusters = miner.add_many([r.message for _, r in chosen]) if chosen else []
     services = frozenset({r.service for _, r in chosen} | set(known_services))
-    accs: dict[str, _Acc] = defaultdict(_Acc)
-    mention_cache: dict[int, list[str]] = {}
-    seen: set[tuple] = set()
-    for (side, r), cluster in zip(chosen, clusters):
-        # count events, not lines: the lines one request writes under one trace id are one
-        # observation (otherwise a single busy request looks like a significant burst)
-        tid = r.trace_id
-        acc = accs[r.service]
-        message = r.message
-        error = signals.is_error(r.level, message)
-        if tid:
-            first_in_service = (r.service, side, tid) not in seen
-            first_in_template = (r.service, side, tid, cluster) not in seen
-            first_error = error and (r.service, side, tid, "error") not in seen
-            seen.update(((r.service, side, tid), (r.service, side, tid, cluster)))
-            if error:
-                seen.add((r.service, side, tid, "error"))
-        else:
-            first_in_service = first_in_template = True
-            first_error = error
-        acc.lines[side] += first_in_service
-        acc.templates[cluster][side] += first_in_template
-        acc.template_example.setdefault(cluster, message)
-        if error:
-            acc.errors[side] += first_error
-            acc.template_errors[cluster] += first_in_template
-            if not first_in_template:
-                continue
-            for code in signals.error_codes(message):
-                acc.codes[side][code] += 1
-            if side == 1:
-                acc.error_events += 1
-                frame = signals.top_frame(message)
-                if frame:
-                    acc.frames[frame] += 1
-                if signals.is_propagated(message):
-                    acc.propagated += 1
-                    acc.template_propagated[cluster] += 1
-                key = hash((r.service, cluster, message[:300]))
-                named = mention_cache.get(key)
-                if named is None:
-                    named = mention_cache[key] = signals.mentioned_services(message, services, r.service)
-                for name in named:
-                    acc.mentions[name] += 1
-                    acc.template_mentions[cluster][name] += 1
-        elif signals.is_warning(r.level) and first_in_template:
-            acc.warnings[side] += 1
-        latency = signals.latency_ms(message)
-        if latency is not None:
-            acc.latency[side].append(latency)
+    accs = _accumulate(chosen, clusters, services)
     _trace_gaps(chosen, accs)
     ref_s = reference.seconds if reference is not None else 0.0
-    cur_s = current.seconds
     all_ref_lines = sum(a.lines[0] for a in accs.values())
     all_cur_lines = sum(a.lines[1] for a in accs.values())
     out = [_service_stats(name, acc, miner, ref_s, all_ref_lines, all_cur_lines) for name, acc in accs.items()]

@@ -71,20 +71,37 @@ def classify_line(line: str, max_chars: int = MAX_LINE_CHARS) -> str | None:
     return None
 
 
-def _blocks(path: Path) -> Iterator[bytes]:
-    """Blocks of whole lines (without the last newline), a few MB each."""
+def _blocks(path: Path, start: int = 0, end: int | None = None, max_line: int = MAX_LINE_CHARS) -> Iterator[bytes]:
+    """Blocks of whole lines (without the last newline), a few MB each, from byte `start`
+    (a line start) up to byte `end` (a line start, or the end of the file). A line longer
+    than 4 x `max_line` bytes is not held in memory: it is replaced by a placeholder that
+    is classified as too long."""
+    placeholder = b"x" * (max_line + 1)
     with path.open("rb") as fh:
+        fh.seek(start)
+        remaining = -1 if end is None else end - start
         rest = b""
+        dropping = False
         while True:
-            chunk = fh.read(BLOCK_BYTES)
+            size = BLOCK_BYTES if remaining < 0 else min(BLOCK_BYTES, remaining)
+            chunk = fh.read(size) if size else b""
+            if remaining >= 0:
+                remaining -= len(chunk)
             if not chunk:
-                if rest:
-                    yield rest
+                if rest or dropping:
+                    yield placeholder if dropping else rest
                 return
+            if dropping:  # inside an over-long line: skip to its end
+                nl = chunk.find(b"\n")
+                if nl < 0:
+                    continue
+                dropping, chunk = False, placeholder + chunk[nl:]
             chunk = rest + chunk
             cut = chunk.rfind(b"\n")
             if cut < 0:
                 rest = chunk
+                if len(rest) > 4 * max_line:
+                    rest, dropping = b"", True
                 continue
             rest = chunk[cut + 1:]
             yield chunk[:cut]
@@ -142,8 +159,13 @@ def mine_file(
     *,
     miner: TemplateMiner | None = None,
     max_line_chars: int = MAX_LINE_CHARS,
+    assignments: bool = True,
+    workers: int = 1,
 ) -> MineResult:
     """Mine a log file (one message per line, or `fmt` jsonl/logfmt/plain/syslog) in one pass.
+    With `assignments=False` only counts are kept (faster; `line_clusters` stays empty).
+    `workers` > 1 mines byte ranges in parallel processes and merges their templates
+    (deterministic for a given `workers`; see `lumos.tools.logs.parallel`).
 
     Raises InputError when the file does not exist or is not a regular file; bad lines never raise.
     """
@@ -152,23 +174,47 @@ def mine_file(
         raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(LOG_FORMATS)}", path=path)
     if not path.is_file():
         raise InputError("file not found" if not path.exists() else "not a regular file", path=path)
+    if workers > 1:
+        from lumos.tools.logs.parallel import mine_file_parallel  # noqa: PLC0415 - optional path
+
+        return mine_file_parallel(path, fmt, workers=workers, max_line_chars=max_line_chars, assignments=assignments)
     miner = miner or TemplateMiner()
+    total, skipped, line_clusters = mine_range(path, fmt, miner, max_line_chars=max_line_chars, assignments=assignments)
+    return result_from(path, fmt, miner, total, skipped, line_clusters)
+
+
+def mine_range(
+    path: Path, fmt: LogFormat, miner: TemplateMiner, *, start: int = 0, end: int | None = None,
+    max_line_chars: int = MAX_LINE_CHARS, assignments: bool = True,
+) -> tuple[int, Counter, array]:
+    """Mine the lines of `path` in the byte range [start, end) into `miner`:
+    (lines read, skip reasons, cluster index per line or an empty array)."""
     skipped: Counter = Counter()
     line_clusters = array("i")
     total = 0
-    for block in _blocks(path):
+    for block in _blocks(path, start, end, max_line_chars):
         if b"\r\n" in block:
             block = block.replace(b"\r\n", b"\n")
         skel = skeleton(block) if fmt == "raw" else b""
         skeletons = skel.split(b"\n") if fmt == "raw" else []
         if fmt == "raw" and _is_clean(block, skel, skeletons, max_line_chars):
-            indices = miner.add_block(block, skeletons=skeletons)
-            total += len(indices)
-            line_clusters.fromlist(indices)
+            if assignments:
+                indices = miner.add_block(block, skeletons=skeletons)
+                total += len(indices)
+                line_clusters.fromlist(indices)
+            else:
+                total += miner.count_block(block, skeletons=skeletons)
             continue
         lines = block.decode("utf-8", "replace").split("\n")
         total += len(lines)
-        line_clusters.extend(_mine_lines(lines, fmt, miner, skipped, max_line_chars))
+        indices = _mine_lines(lines, fmt, miner, skipped, max_line_chars)
+        if assignments:
+            line_clusters.extend(indices)
+    return total, skipped, line_clusters
+
+
+def result_from(path: Path, fmt: str, miner: TemplateMiner, total: int, skipped: Counter, line_clusters: array) -> MineResult:
+    """The MineResult of a finished miner."""
     templates = miner.templates()
     cluster_ids = [miner.id_of(i) for i in range(len(miner))]  # merged clusters -> their live id
     mined = total - sum(skipped.values())

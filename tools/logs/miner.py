@@ -26,14 +26,16 @@ from collections.abc import Iterable, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from lumos.tools.logs.masking import MASK_RE, WILDCARD
+from lumos.tools.logs.tokens import similarity, skeleton, skeleton_lines, tokenize_key
+
+__all__ = ["Template", "TemplateMiner", "skeleton", "skeleton_lines", "template_id", "tokenize_key"]
 
 DEFAULT_SIMILARITY = 0.85
 DEFAULT_CACHE_SIZE = 200_000
 DEFAULT_SLOT_VALUES = 10
 MAX_EXAMPLES = 3
-_SEPARATORS = ",;:/.-_@#"
-_HEX_DIGITS = b"0123456789abcdefABCDEF"
 _FEW_MISSES = 32
+_MAX_FAMILY_TOKENS = 40
 
 
 def template_id(text: str) -> str:
@@ -63,61 +65,6 @@ class _Cluster:
         self.examples: list[str] = [example[:500]]
         self.text = " ".join(tokens)
         self.id = template_id(self.text)
-
-
-_SKELETON_TABLE = bytes(0 if (b < 32 and b not in (9, 10)) or b == 127 else b for b in range(256))
-
-
-def skeleton(block: bytes) -> bytes:
-    """A block's bytes without hex digits (0-9a-fA-F), control bytes (but tab and newline)
-    turned into NUL: lines that differ only in numbers and hex ids get the same skeleton."""
-    return block.translate(_SKELETON_TABLE, _HEX_DIGITS)
-
-
-def skeleton_lines(block: bytes) -> list[bytes]:
-    """The skeleton of each line of a block."""
-    return skeleton(block).split(b"\n")
-
-
-def tokenize_key(key: str) -> list[str]:
-    """Split a masked message into tokens, collapsing runs of adjacent wildcards into one."""
-    out: list[str] = []
-    for tok in key.split():
-        if tok != WILDCARD and WILDCARD in tok and not tok.replace(WILDCARD, "").strip(_SEPARATORS):
-            tok = WILDCARD  # `<*>:<*>`, `<*>,<*>`: one compound value
-        if tok == WILDCARD and out and out[-1] == WILDCARD:
-            continue
-        out.append(tok)
-    return out
-
-
-def _similarity(template: list[str], tokens: list[str]) -> float:
-    """Share of the constant positions that agree (a template wildcard agrees with anything;
-    positions that are wildcards on both sides carry no information and are left out).
-
-    A difference in the last token counts half: trailing values ("... for user alice",
-    "... to: host") are the most common variables that carry no digit.
-    """
-    same = total = 0.0
-    last = len(tokens) - 1
-    for i, (a, b) in enumerate(zip(template, tokens)):
-        if a == WILDCARD:
-            if b != WILDCARD:
-                same += 1
-                total += 1
-            continue
-        total += 1
-        if a == b:
-            same += 1
-        elif WILDCARD in a or WILDCARD in b:
-            # a partly masked token (`key=<*>`) is structure: its constant part must match,
-            # and then only the value differs (`rhost=` vs `rhost=<*>`)
-            if a.replace(WILDCARD, "") != b.replace(WILDCARD, ""):
-                return 0.0
-            same += 1
-        elif i == last and i > 0:
-            same += 0.5
-    return same / total if total else 1.0
 
 
 class TemplateMiner:
@@ -155,7 +102,7 @@ class TemplateMiner:
     def _best(self, bucket: list[int], tokens: list[str]) -> tuple[int, float]:
         best, best_sim = -1, -1.0
         for idx in bucket:
-            sim = _similarity(self._clusters[idx].tokens, tokens)
+            sim = similarity(self._clusters[idx].tokens, tokens)
             if sim > best_sim:
                 best, best_sim = idx, sim
         return best, best_sim
@@ -192,6 +139,10 @@ class TemplateMiner:
         """Record a new cluster in its one-slot families; when the clusters that differ only
         in one slot reach `slot_values` distinct values, that slot is a variable (user and host
         names, which carry no digit): they merge into one cluster with `<*>` there."""
+        if len(tokens) > _MAX_FAMILY_TOKENS:
+            return idx
+        if len(self._families) >= self.cache_size:
+            self._families.clear()  # bounded memory; families re-form from new clusters
         for pos, tok in enumerate(tokens):
             if tok == WILDCARD or WILDCARD in tok:
                 continue
@@ -264,7 +215,7 @@ class TemplateMiner:
     def add(self, message: str) -> str:
         """Add one message; returns the id of its template as it stands now."""
         line = message.replace("\n", " ").encode("utf-8", "replace")
-        idx = self._index_line(line.translate(None, _HEX_DIGITS), line)
+        idx = self._index_line(skeleton(line), line)
         cluster = self._clusters[self.final_index(idx)]
         cluster.count += 1
         return cluster.id
@@ -282,16 +233,7 @@ class TemplateMiner:
             # appearance (deterministic); then look the whole block up again (C-level)
             lines = block.split(b"\n")
             index = self._index_line
-            missing = set(skeletons).difference(cache)
-            if len(missing) <= _FEW_MISSES:
-                firsts = sorted(skeletons.index(sk) for sk in missing)
-            else:
-                position = {}
-                for i, sk in enumerate(skeletons):
-                    if sk in missing and sk not in position:
-                        position[sk] = i
-                firsts = sorted(position.values())
-            for i in firsts:
+            for i in self._first_positions(skeletons, set(skeletons).difference(cache)):
                 index(skeletons[i], lines[i])
             out = list(map(cache.get, skeletons))
             if None in out:  # the cache was cleared while resolving (bounded memory)
@@ -299,6 +241,63 @@ class TemplateMiner:
         if count:
             self.count(out)
         return out
+
+    def count_block(self, block: bytes, *, skeletons: list[bytes] | None = None) -> int:
+        """Like `add_block` but only counts (no per-line result): one Counter over the skeletons
+        and work per distinct skeleton only. Returns the number of lines."""
+        if skeletons is None:
+            skeletons = skeleton_lines(block)
+        counts = Counter(skeletons)
+        cache = self._skeleton_cache
+        missing = [sk for sk in counts if sk not in cache]
+        lines: list[bytes] | None = None
+        if missing:
+            lines = block.split(b"\n")
+            for i in self._first_positions(skeletons, set(missing)):
+                self._index_line(skeletons[i], lines[i])
+        clusters = self._clusters
+        for sk, n in counts.items():
+            idx = cache.get(sk)
+            if idx is None:  # the cache was cleared while resolving (bounded memory)
+                if lines is None:
+                    lines = block.split(b"\n")
+                idx = self._index_line(sk, lines[skeletons.index(sk)])
+            clusters[self.final_index(idx)].count += n
+        return len(skeletons)
+
+    def _first_positions(self, skeletons: list[bytes], missing: set[bytes]) -> list[int]:
+        """Sorted first positions of the `missing` skeletons in the block (C-level scans when few)."""
+        if len(missing) <= _FEW_MISSES:
+            return sorted(skeletons.index(sk) for sk in missing)
+        position: dict[bytes, int] = {}
+        for i, sk in enumerate(skeletons):
+            if sk in missing and sk not in position:
+                position[sk] = i
+        return sorted(position.values())
+
+    def absorb(self, template_text: str, count: int, examples: Sequence[str] = ()) -> int:
+        """Merge a template mined elsewhere (another miner, another process) into this one:
+        its text is matched like a masked key; returns the cluster index it joined."""
+        idx = self._key_cache.get(template_text)
+        if idx is None:
+            idx = self._match(template_text)
+            if len(self._key_cache) >= self.cache_size:
+                self._key_cache.clear()
+            self._key_cache[template_text] = idx
+        cluster = self._clusters[self.final_index(idx)]
+        cluster.count += count
+        for example in examples:
+            if len(cluster.examples) >= MAX_EXAMPLES:
+                break
+            if example not in cluster.examples:
+                cluster.examples.append(example)
+        return idx
+
+    def export(self) -> list[tuple[int, str, int, list[str]]]:
+        """(cluster index, template text, count, examples) of every live cluster, in creation
+        order, and via `final_index` the live cluster of any merged one (for `absorb`)."""
+        return [(i, c.text, c.count, list(c.examples)) for i, c in enumerate(self._clusters)
+                if self.final_index(i) == i]
 
     def count(self, indices: Iterable[int]) -> None:
         """Add line counts for cluster indices returned by `add_block(..., count=False)`."""
@@ -335,7 +334,7 @@ class TemplateMiner:
         if idx is None:
             tokens = tokenize_key(key)
             for i in self._buckets.get(self._bucket_key(tokens), []):
-                if _similarity(self._clusters[i].tokens, tokens) >= self.similarity:
+                if similarity(self._clusters[i].tokens, tokens) >= self.similarity:
                     idx = i
                     break
         return None if idx is None else self._snapshot(self.final_index(idx))

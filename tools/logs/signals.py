@@ -30,6 +30,7 @@ _LATENCY_RE = re.compile(
     r"(\d+(?:\.\d+)?)\s*(ms|msec|milliseconds?|s|sec|secs|seconds?|us|µs|μs)\b",
     re.IGNORECASE,
 )
+_URL_HOST_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://([A-Za-z][\w-]*(?:\.[\w-]+)*)(?::\d+)?", re.IGNORECASE)
 _UNIT_MS = {"ms": 1.0, "msec": 1.0, "millisecond": 1.0, "milliseconds": 1.0, "s": 1000.0, "sec": 1000.0, "secs": 1000.0,
             "second": 1000.0, "seconds": 1000.0, "us": 0.001, "µs": 0.001, "μs": 0.001}
 
@@ -50,21 +51,25 @@ _HINTS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
         ("memory_pressure", r"OutOfMemory|\bOOM|out of memory|heap space|GC overhead|memory (?:limit|pressure)|"
                             r"cannot allocate memory|ENOMEM|gc pause|full gc", 1.0),
         ("resource_exhaustion", r"pool (?:is )?exhausted|exhausted|Connection is not available|too many (?:open files|connections)|"
-                                r"EMFILE|no space left|ENOSPC|disk (?:is )?full|quota|RejectedExecution|thread pool|"
-                                r"rate limit|throttl|max(?:imum)? (?:connections|pool)", 1.0),
+                                r"EMFILE|no space left|ENOSPC|disk (?:is )?full|disk usage|inodes|quota|RejectedExecution|thread pool|"
+                                r"rate limit|max(?:imum)? (?:connections|pool)|pool size", 1.0),
         ("crash_loop", r"restart(?:ed|ing)?|crash(?:ed|loop)?|back-?off|segfault|segmentation fault|exited with|"
                        r"core dumped|SIGKILL|SIGSEGV|shutting down|terminated unexpectedly|liveness probe failed", 1.0),
-        ("config_change", r"config(?:uration)?|property|properties|placeholder|parse error|failed to parse|invalid (?:value|setting|format)|"
-                          r"missing (?:key|setting|env)|yaml|malformed|unknown (?:option|setting)|feature flag", 0.8),
+        ("config_change", r"\b(?:invalid|bad|missing|unknown|malformed|wrong) (?:config|configuration|setting|option|property|value)|"
+                          r"\bconfig(?:uration)? (?:error|invalid|validation|reload(?:ed)?|changed|not found|mismatch)|"
+                          r"(?:failed to|cannot|could not) (?:load|parse|read|resolve) (?:config|configuration|settings|placeholder)|"
+                          r"placeholder|parse error|failed to parse|missing (?:key|env)|\.ya?ml\b|feature flag|configured [\w. -]{1,40}? (?:is|=) ", 0.8),
         ("bad_deploy", r"ClassNotFound|NoSuchMethod|NoClassDefFound|LinkageError|version mismatch|incompatible|"
-                       r"migration|deploy(?:ed|ment)?|rollout|schema", 0.8),
+                       r"migration|deploy(?:ed|ment)?|rollout|schema|SQLGrammarException|(?:column|relation|table) \S+ does not exist|"
+                       r"(?:no such|unknown) column", 0.8),
         ("network_loss", r"connection (?:refused|reset)|ECONNREFUSED|ECONNRESET|broken pipe|no route to host|unreachable|"
                          r"EHOSTUNREACH|packet loss|connection (?:closed|aborted)|socket hang up", 1.0),
         ("network_delay", r"timed? ?out|timeout|ETIMEDOUT|slow|latency|took too long|deadline exceeded", 1.0),
         ("dependency_outage", r"No instances available|service unavailable|503|unavailable|could not connect|"
                               r"cannot connect|connection to \S+ failed|database is down|no healthy upstream|"
                               r"Communications link failure|CannotGetJdbcConnection", 0.9),
-        ("cpu_saturation", r"\bcpu\b|high load|load average|throttled|starv", 0.8),
+        ("cpu_saturation", r"\bcpu\b|high load|load average|throttled|starv|run queue|event loop (?:blocked|lag)|"
+                           r"clock leap|GOMAXPROCS", 0.8),
         ("error_injection", r"Exception|\bError\b|5\d\d Internal|Internal Server Error|threw exception|stack ?trace|"
                             r"Traceback|panic", 0.6),
         ("bad_response", r"invalid|mismatch|unexpected (?:value|result|response)|wrong|null\b|not found|"
@@ -128,11 +133,11 @@ def is_propagated(message: str) -> bool:
 
 
 def mentioned_services(message: str, services: frozenset[str] | set[str], own: str) -> list[str]:
-    """Known service names (other than `own`) that appear in the message as whole words."""
-    if not services:
-        return []
+    """Service names (other than `own`) the message names: known services as whole words, and
+    the host of any URL it contains (`http://payments:8080/...` names `payments`)."""
     lower = message.lower()
-    found = []
+    found = [host for host in (m.group(1).split(".")[0] for m in _URL_HOST_RE.finditer(message))
+             if host != own and host.lower() not in ("localhost", "www") and not host.isdigit()]
     for name in services:
         if name == own or len(name) < 3:
             continue
@@ -145,7 +150,7 @@ def mentioned_services(message: str, services: frozenset[str] | set[str], own: s
                 found.append(name)
                 break
             i = lower.find(name.lower(), i + 1)
-    return sorted(found)
+    return sorted(set(found))
 
 
 def fault_hints(message: str) -> dict[str, float]:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lumos.tools.domain import LogRecord
 from lumos.tools.domain.base import as_utc
-from lumos.tools.errors import InputError
+from lumos.tools.errors import InputError, LumosError
 from lumos.tools.logs.filemine import MAX_LINE_CHARS, classify_line
 from lumos.tools.logs.formats import LOG_FORMATS, LogFormat, parse_line
 from lumos.tools.logs.miner import TemplateMiner
@@ -42,6 +42,7 @@ class LogQuery(BaseModel):
     regex: str | None = Field(None, description="Python regular expression searched in the message.")
     limit: int = Field(100, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, description="Page start: the `next_offset` of the previous page.")
+    cursor: str | None = Field(None, description="Opaque page cursor: the `next_cursor` of the previous page (any backend).")
 
     @field_validator("start", "end")
     @classmethod
@@ -65,6 +66,7 @@ class LogPage(BaseModel):
     records: list[LogRecord]
     total: int = Field(description="How many records match the query in all.")
     next_offset: int | None = Field(None, description="Pass as `offset` for the next page; None on the last page.")
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; None on the last page.")
 
 
 class LogBucket(BaseModel):
@@ -83,6 +85,19 @@ class LogAggregation(BaseModel):
     buckets: list[LogBucket]
     totals: dict[str, int]
     templates: dict[str, str] = Field(default_factory=dict, description="template id -> text, when grouped by template.")
+
+
+class LogSourceError(LumosError):
+    """A log backend could not answer (unreachable, timed out, refused the query)."""
+
+
+class LogToolResult(BaseModel):
+    """The envelope a log tool returns instead of raising: the incident goes on without it."""
+
+    status: Literal["success", "no_data", "error"]
+    page: LogPage | None = None
+    aggregation: LogAggregation | None = None
+    error: str | None = None
 
 
 class LogSource(Protocol):
@@ -165,9 +180,14 @@ class FileLogSource:
     def query(self, q: LogQuery) -> LogPage:
         """Matching records, oldest first, `q.limit` per page from `q.offset`."""
         matches = self._matching(q)
-        page = matches[q.offset:q.offset + q.limit]
-        nxt = q.offset + q.limit if q.offset + q.limit < len(matches) else None
-        return LogPage(records=page, total=len(matches), next_offset=nxt)
+        start = q.offset
+        if q.cursor is not None:
+            if not q.cursor.isdigit():
+                raise InputError(f"cursor: expected the next_cursor of a previous page, got {q.cursor!r}")
+            start = int(q.cursor)
+        page = matches[start:start + q.limit]
+        nxt = start + q.limit if start + q.limit < len(matches) else None
+        return LogPage(records=page, total=len(matches), next_offset=nxt, next_cursor=None if nxt is None else str(nxt))
 
     def aggregate(self, q: LogQuery, *, group_by: GroupBy = "service", bucket_seconds: float = 60.0) -> LogAggregation:
         """Counts of matching records (all pages) by service, level or template per time bucket."""
@@ -204,3 +224,21 @@ def _case_record(line: str) -> LogRecord | None:
         return LogRecord.model_validate_json(line)
     except ValueError:
         return None
+
+
+def safe_query(source: LogSource, q: LogQuery) -> LogToolResult:
+    """`source.query(q)` as a result envelope: backend failures become status "error" with the reason."""
+    try:
+        page = source.query(q)
+    except (LogSourceError, InputError) as exc:
+        return LogToolResult(status="error", error=str(exc))
+    return LogToolResult(status="success" if page.records else "no_data", page=page)
+
+
+def safe_aggregate(source: LogSource, q: LogQuery, *, group_by: GroupBy = "service", bucket_seconds: float = 60.0) -> LogToolResult:
+    """`source.aggregate(...)` as a result envelope (see `safe_query`)."""
+    try:
+        agg = source.aggregate(q, group_by=group_by, bucket_seconds=bucket_seconds)
+    except (LogSourceError, InputError) as exc:
+        return LogToolResult(status="error", error=str(exc))
+    return LogToolResult(status="success" if agg.totals else "no_data", aggregation=agg)

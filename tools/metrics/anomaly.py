@@ -16,36 +16,48 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lumos.tools.domain import MetricSample, TimeWindow
 
-# metric-name prefix -> (kind, bad direction: +1 up is bad, -1 down is bad, 0 either way)
+# metric-name fragment -> (kind, bad direction: +1 up is bad, -1 down is bad, 0 either way).
+# The first fragment found in the name wins, so the more specific ones come first.
 _KINDS: tuple[tuple[str, str, int], ...] = (
     ("edge_gap", "edge_gap", 1),
     ("node_cpu", "node_cpu", 1),
     ("node_memory", "node_memory", 1),
     ("node_network", "node_network", 0),
+    ("restart", "restarts", 1),
+    ("oom", "memory", 1),
     ("cpu", "cpu", 1),
     ("memory", "memory", 1),
     ("mem_", "memory", 1),
+    ("heap", "memory", 1),
     ("client_call_latency", "client_latency", 1),
     ("client_latency", "client_latency", 1),
     ("call_latency", "call_latency", 1),
     ("latency", "latency", 1),
     ("duration", "latency", 1),
     ("error", "errors", 1),
+    ("fail", "errors", 1),
+    ("5xx", "errors", 1),
     ("success_rate", "errors", -1),
     ("availability", "errors", -1),
+    ("disk", "disk", 1),
+    ("filesystem", "disk", 1),
+    ("connection", "pool", 1),
+    ("pool", "pool", 1),
+    ("thread", "pool", 1),
     ("request", "traffic", 0),
+    ("throughput", "traffic", 0),
+    ("packet", "network", 0),
     ("network", "network", 0),
     ("syscall", "syscall", 0),
-    ("restart", "restarts", 1),
-    ("disk", "disk", 1),
 )
 
 
 def metric_kind(metric: str) -> tuple[str, int]:
-    """Classify a metric name: (kind, bad direction). Unknown names are ('other', 0)."""
+    """Classify a metric name by the first known fragment it contains: (kind, bad direction).
+    Unknown names are ('other', 0)."""
     name = metric.lower()
-    for prefix, kind, direction in _KINDS:
-        if name.startswith(prefix):
+    for fragment, kind, direction in _KINDS:
+        if fragment in name:
             return kind, direction
     return "other", 0
 
@@ -131,10 +143,10 @@ def score_series(
     std = math.sqrt(sum((v - mean_b) ** 2 for v in base) / len(base))
     spread = max(mad, 0.5 * std, rel_floor * abs(med), abs_floor)
     mean_inc = sum(inc) / len(inc)
-    # The bad-direction extreme of the incident values, tempered by their mean (a single spike counts less).
-    worst = max(inc) if direction >= 0 else min(inc)
-    if direction == 0:
-        worst = max(inc, key=lambda v: abs(v - med))
+    # The bad-direction extreme of the incident values, tempered by their mean. With three or more
+    # incident samples the second most extreme is used: a fault lasts, a one-sample spike does not.
+    ranked = sorted(inc, key=lambda v: (v - med) * direction if direction else abs(v - med), reverse=True)
+    worst = ranked[1] if len(ranked) >= 3 else ranked[0]
     value = 0.5 * (worst + mean_inc)
     raw = (value - med) / spread
     z = raw * direction if direction else abs(raw)

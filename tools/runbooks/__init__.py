@@ -1,4 +1,4 @@
-"""lumos.tools.runbooks: the validated runbook library, safe placeholder rendering and retrieval."""
+"""lumos.tools.runbooks: the validated runbook library, safe placeholder rendering and retrieval (BM25, Chroma hybrid)."""
 
 from lumos.tools.runbooks.library import (
     RunbookLibrary,
@@ -7,11 +7,13 @@ from lumos.tools.runbooks.library import (
     load_runbook,
     runbook_json_schema,
 )
+from lumos.tools.runbooks.retrieval import ChromaConfig, open_runbook_index
 from lumos.tools.runbooks.search import LexicalRunbookIndex, RunbookIndex, RunbookMatch
 from lumos.tools.runbooks.templating import TEMPLATE_VARIABLES, TemplateError, render
 
 __all__ = [
     "TEMPLATE_VARIABLES",
+    "ChromaConfig",
     "LexicalRunbookIndex",
     "RunbookIndex",
     "RunbookLibrary",
@@ -20,6 +22,7 @@ __all__ = [
     "bundled_runbook_dir",
     "check_runbook_file",
     "load_runbook",
+    "open_runbook_index",
     "render",
     "runbook_json_schema",
 ]

@@ -1,6 +1,6 @@
 """Runbook retrieval: the `RunbookIndex` interface and its lexical (BM25) implementation.
 
-A Chroma-backed index will implement the same protocol later; callers only see
+`lumos.tools.runbooks.vector.ChromaRunbookIndex` implements the same protocol; callers only see
 `search(text, fault_types=..., service_kind=..., k=...) -> list[RunbookMatch]`.
 """
 

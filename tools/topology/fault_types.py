@@ -4,44 +4,70 @@ from __future__ import annotations
 
 from lumos.tools.traces.features import ServiceFeatures
 
+DATASTORE_KINDS = ("database", "cache", "queue")
+
 
 def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[str, float]:
     """fault_type -> support (0-1) from which kinds of evidence a service shows.
 
-    CPU -> cpu_saturation; memory -> memory_pressure; network gaps without own-time growth ->
-    network_delay; own time growth -> cpu_saturation; stopped calls or originated errors ->
-    error_injection; a recent deploy/config change -> bad_deploy/config_change; a datastore
-    (`kind` database/cache/queue) under load -> resource_exhaustion.
+    CPU (or own time growth while CPU is not seen flat) -> cpu_saturation; memory that stands
+    out -> memory_pressure; network gaps, or own time growth with flat CPU -> network_delay;
+    errors that come with much slower calls (timeouts) -> network_loss; errors that originate
+    here or stopped calls -> error_injection (dependency_outage for a datastore); restarts ->
+    crash_loop; pool/disk exhaustion -> resource_exhaustion; a change just before the onset ->
+    bad_deploy/config_change; only symptoms and nothing else -> config_change (low support).
     """
     if f is None:
         return {}
     s = f.scores
     hints: dict[str, float] = {}
 
-    def add(kind: str, value: float) -> None:
-        if value > hints.get(kind, 0.0):
-            hints[kind] = round(min(1.0, value), 4)
+    def add(fault: str, value: float) -> None:
+        if value > hints.get(fault, 0.0):
+            hints[fault] = round(min(1.0, value), 4)
 
-    add("cpu_saturation", s.get("cpu", 0.0))
-    add("cpu_saturation", 0.6 * s.get("self_time", 0.0))
-    add("memory_pressure", 0.8 * s.get("memory", 0.0))
+    # Own slowness (span self time, latency the service measures on its incoming calls) means its
+    # processing got slower; a network delay only widens the gap around it. If CPU is measured
+    # and flat, own slowness is not CPU starvation (waiting on something untraced instead).
+    own = max(s.get("self_time", 0.0), s.get("server_latency", 0.0))
+    cpu = s.get("cpu", 0.0)
+    cpu_flat = "cpu" in f.observed and cpu < 0.2
+    add("cpu_saturation", max(cpu, 0.7 * own * (0.3 if cpu_flat else 1.0)))
+    # Stress and GC raise memory and CPU together: memory pressure when memory stands out.
+    add("memory_pressure", 0.8 * s.get("memory", 0.0) * (1.0 - 0.7 * cpu))
     net = max(s.get("net_in", 0.0), s.get("net_out", 0.0))
-    # CPU contention also slows a pod's network handling, so clear CPU evidence explains the gaps.
-    add("network_delay", net * (1.0 - s.get("cpu", 0.0)))
-    add("error_injection", max(s.get("error_origin", 0.0), 0.8 * s.get("calls_changed", 0.0), 0.5 * s.get("errors", 0.0)))
+    add("network_delay", net * (1.0 - cpu) * (1.0 - 0.7 * own))
+    if cpu_flat:
+        add("network_delay", 0.6 * own)
+    origin = s.get("error_origin", 0.0)  # errors seen to start here, not merely passing through
+    slow = max(s.get("latency", 0.0), own, net)
+    thrown = max(s.get("error_origin", 0.0), 0.8 * s.get("calls_changed", 0.0))
+    # Errors that come with much slower calls are timeouts (lost packets, refused connections);
+    # errors that come fast are thrown.
+    add("network_loss", 0.9 * min(origin, slow))
+    add("error_injection", thrown * (1.0 - 0.5 * slow))
     add("bad_response", 0.3 * s.get("calls_changed", 0.0))
-    add("resource_exhaustion", 0.5 * s.get("disk", 0.0))
+    add("resource_exhaustion", max(0.8 * s.get("pool", 0.0), 0.6 * s.get("disk", 0.0)))
     add("crash_loop", s.get("restarts", 0.0))
+    if kind in DATASTORE_KINDS:
+        # A datastore does not throw application errors: failing, it is an outage; slowing under
+        # load, it is exhausted.
+        add("dependency_outage", max(origin, 0.8 * s.get("errors", 0.0), hints.pop("error_injection", 0.0), hints.pop("network_loss", 0.0)))
+        add("resource_exhaustion", max(s.get("traffic", 0.0), 0.5 * s.get("latency", 0.0)))
+    # A change that landed on the service just before the onset is the trigger; errors, CPU or
+    # memory growth are then how the change shows, so they yield to it.
+    change = max((v for k, v in s.items() if k.startswith("change_")), default=0.0)
+    if change > 0:
+        for fault in ("error_injection", "bad_response", "cpu_saturation", "memory_pressure", "crash_loop", "network_loss"):
+            if fault in hints:
+                hints[fault] = round(hints[fault] * (1.0 - 0.5 * change), 4)
     add("bad_deploy", s.get("change_deploy", 0.0))
     add("config_change", max(s.get("change_config", 0.0), s.get("change_feature_flag", 0.0)))
     add("resource_exhaustion", s.get("change_scale", 0.0) * 0.5)
-    if kind in ("database", "cache", "queue"):
-        # A datastore that slows or fails under load is exhausted; one that is simply gone is an outage.
-        load = s.get("traffic", 0.0)
-        add("resource_exhaustion", max(load, 0.5 * s.get("latency", 0.0)))
-        add("dependency_outage", 0.8 * s.get("errors", 0.0))
     if not any(v > 0 for v in hints.values()):
-        lat = max(s.get("latency", 0.0), s.get("errors", 0.0))
-        if lat > 0:
-            add("network_delay" if s.get("latency", 0.0) >= s.get("errors", 0.0) else "error_injection", 0.3 * lat)
+        # Only symptoms (latency, errors), no resource, network or trace footprint: with no change
+        # record to point at, the likeliest trigger is still a change to the service's configuration.
+        symptom = max(s.get("latency", 0.0), s.get("errors", 0.0))
+        if symptom > 0:
+            add("config_change", 0.3 * symptom)
     return {k: v for k, v in hints.items() if v > 0}

@@ -7,7 +7,7 @@ Edges point from caller to callee, so a fault propagates *against* the edge dire
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
@@ -17,11 +17,13 @@ from lumos.tools.domain import Topology
 def build_call_graph(
     topology: Topology,
     span_edges: Mapping[tuple[str, str], int] | None = None,
+    span_services: Iterable[str] = (),
 ) -> tuple[nx.DiGraph, list[str]]:
     """Merge the catalog topology and span-derived edges into one DiGraph; returns (graph, notes).
 
     Self-calls are dropped (a service calling itself says nothing about where a fault is),
-    services seen only in spans are added with `in_topology=False`, and cycles are reported.
+    services seen only in spans (as edge ends or in `span_services`) are added with
+    `in_topology=False`, and cycles are reported.
     """
     g = nx.DiGraph()
     notes: list[str] = []
@@ -54,6 +56,11 @@ def build_call_graph(
                 data["source"] = "both"
         else:
             g.add_edge(caller, callee, calls=count, source="spans")
+    for name in span_services:
+        if name not in g:
+            g.add_node(name, kind="service", tier=None, criticality=None, in_topology=False)
+            if known is not None:
+                unknown.add(name)
     if self_calls:
         notes.append(f"self-calls ignored for: {', '.join(sorted(self_calls)[:10])}")
     if unknown:

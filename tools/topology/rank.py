@@ -12,18 +12,18 @@ Two ideas from the literature, kept simple and deterministic:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import heapq
 
 import networkx as nx
 
 from lumos.tools.domain import Evidence, FaultType, Hypothesis
-from lumos.tools.traces.features import ServiceFeatures, evidence_source
 from lumos.tools.topology.fault_types import infer_fault_type
+from lumos.tools.traces.features import ServiceFeatures, evidence_source
 
-# How much each feature on its own says "the fault is here" (0-1).
+# How much each *local* feature on its own says "the fault is here" (0-1): evidence about the
+# service itself (its resources, its own time, its edges, its call pattern).
 LOCAL_WEIGHTS: dict[str, float] = {
     "cpu": 0.9,
     "memory": 0.7,
@@ -35,7 +35,9 @@ LOCAL_WEIGHTS: dict[str, float] = {
     "error_origin": 0.8,
     "disk": 0.6,
     "restarts": 0.8,
+    "pool": 0.6,
 }
+# Symptoms: they also appear in every caller of the faulty service.
 SYMPTOM_WEIGHTS: dict[str, float] = {
     "latency": 0.6,
     "call_latency": 0.5,
@@ -46,7 +48,7 @@ SYMPTOM_WEIGHTS: dict[str, float] = {
 CHANGE_WEIGHT = 0.7
 # External nodes are usually seen only from their callers' side (client spans, remote segments):
 # their symptoms are the caller's view of the call, so an internal explanation wins a close tie.
-KIND_PRIOR: dict[str, float] = {"external": 0.85}
+KIND_PRIOR: dict[str, float] = {"external": 0.7}
 
 
 @dataclass
@@ -82,12 +84,19 @@ def noisy_or(scores: Mapping[str, float], weights: Mapping[str, float]) -> float
 
 
 def local_score(f: ServiceFeatures) -> float:
-    """Evidence that points at the service itself (resource use, own time, edges, changes)."""
+    """Evidence that points at the service itself (resource use, own time, edges, changes).
+
+    A delay on a service's own network slows its calls in both directions, so slow outgoing
+    calls while its incoming calls are measured and healthy point at the callee instead.
+    """
     weights = dict(LOCAL_WEIGHTS)
     for k in f.scores:
         if k.startswith("change_"):
             weights[k] = CHANGE_WEIGHT
-    return noisy_or(f.scores, weights)
+    scores = dict(f.scores)
+    if "net_in" in f.observed and "net_out" in scores:
+        scores["net_out"] *= 0.25 + 0.75 * scores.get("net_in", 0.0)
+    return noisy_or(scores, weights)
 
 
 def symptom_score(f: ServiceFeatures) -> float:

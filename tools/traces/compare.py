@@ -115,7 +115,7 @@ def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None
             svc.spans_base += 1
             svc.errors_base += s.status == "ERROR"
         if f.gap_ms > 0 or f.remote_children:
-            for callee in set(f.remote_children):
+            for callee in sorted(set(f.remote_children)):
                 gaps[(s.service, callee)][side].append(f.gap_ms)
         else:
             self_t[(s.service, s.operation)][side].append(f.self_ms)
@@ -157,3 +157,55 @@ def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None
         total = sum(w for _, w in items)
         out[svc].calls_out = sum(c * w for c, w in items) / total if total else 0.0
     return out
+
+
+OUTLIER_Z = 3.0  # robust z over edges beyond which an edge's gap is an outlier
+
+
+@dataclass(frozen=True)
+class EdgeGapOutlier:
+    """A call edge whose network gap after the onset stands out from the other edges' gaps."""
+
+    caller: str
+    callee: str
+    median_ms: float  # the edge's typical gap after the onset (see _typical_gap)
+    z: float
+    n: int
+
+
+def _typical_gap(values: Sequence[float]) -> float:
+    """A gap most calls on the edge reach: the smaller of two, else the median (edges with one call
+    are not judged). A network delay is in every call, while one slow first call (connection
+    set-up, cold caches) must not count."""
+    return min(values) if len(values) <= 2 else _median(values)
+
+
+def gap_outliers(index: SpanIndex, onset: datetime) -> list[EdgeGapOutlier]:
+    """Edges whose median gap after `onset` is far above the typical edge's (robust z over edges,
+    on log1p(ms)); an edge that was already that slow before the onset is discounted by its own
+    pre-onset standing. Works without a baseline, which is what it is for: a network delay adds
+    the same large gap to every call into or out of the delayed service.
+    """
+    inc: dict[tuple[str, str], list[float]] = defaultdict(list)
+    base: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for f in index.facts:
+        for callee in sorted(set(f.remote_children)):
+            (inc if f.span.start >= onset else base)[(f.span.service, callee)].append(f.gap_ms)
+    if len(inc) < 4:
+        return []
+
+    def standing(table: dict[tuple[str, str], list[float]]) -> dict[tuple[str, str], float]:
+        meds = {e: math.log1p(_typical_gap(v)) for e, v in table.items() if len(v) >= 2}
+        if len(meds) < 4:
+            return {}
+        center = _median(list(meds.values()))
+        spread = max(_median([abs(m - center) for m in meds.values()]) * 1.4826, 0.25)
+        return {e: (m - center) / spread for e, m in meds.items()}
+
+    z_inc, z_base = standing(inc), standing(base)
+    out = []
+    for edge, z in z_inc.items():
+        z_eff = z - max(z_base.get(edge, 0.0), 0.0)
+        if z_eff >= OUTLIER_Z:
+            out.append(EdgeGapOutlier(caller=edge[0], callee=edge[1], median_ms=_typical_gap(inc[edge]), z=z_eff, n=len(inc[edge])))
+    return sorted(out, key=lambda o: -o.z)

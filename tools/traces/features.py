@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from lumos.tools.metrics.anomaly import MetricAnomaly, z_to_score
-from lumos.tools.traces.compare import ServiceSpanShift
+from lumos.tools.traces.compare import EdgeGapOutlier, ServiceSpanShift
 
 SPAN_Z_SCALE = 4.0  # span shifts are per-request and per-operation, so their z is less noisy than a metric's
-LOCAL_FEATURES = ("cpu", "memory", "self_time", "net_in", "net_out", "calls_changed", "error_origin", "disk", "restarts")
-SYMPTOM_FEATURES = ("latency", "call_latency", "client_latency", "errors", "traffic")
 
 
 @dataclass
@@ -28,6 +26,7 @@ class ServiceFeatures:
     scores: dict[str, float] = field(default_factory=dict)
     lines: dict[str, str] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
+    observed: set[str] = field(default_factory=set)
 
     def put(self, name: str, score: float, line: str, ref: str) -> None:
         """Keep the strongest evidence for `name`."""
@@ -56,6 +55,8 @@ def span_features(shift: ServiceSpanShift, feats: ServiceFeatures) -> None:
     if shift.self_time is not None and shift.self_time.ratio > 1.0:
         s = shift.self_time
         feats.put("self_time", z_to_score(s.z, SPAN_Z_SCALE) * _size(s.ratio), f"own span time x{s.ratio:.2f} (z={s.z:.1f}, n={s.n_base}->{s.n_inc})", "spans:self_time")
+    if shift.gap_in is not None:
+        feats.observed.add("net_in")
     if shift.gap_in is not None and shift.gap_in.ratio > 1.0:
         s = shift.gap_in
         feats.put("net_in", z_to_score(s.z, SPAN_Z_SCALE) * _size(s.ratio), f"network gap on calls into it x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_in")
@@ -86,6 +87,7 @@ _METRIC_FEATURE = {
     "traffic": "traffic",
     "disk": "disk",
     "restarts": "restarts",
+    "pool": "pool",
 }
 
 
@@ -93,7 +95,10 @@ def metric_features(kinds: dict[str, MetricAnomaly], feats: ServiceFeatures) -> 
     """Add metric-derived features (best series per kind) of one service to `feats`."""
     for kind, a in kinds.items():
         name = _METRIC_FEATURE.get(kind)
-        if name is None or a.score <= 0:
+        if name is None:
+            continue
+        feats.observed.add(name)
+        if a.score <= 0:
             continue
         inst = f" [{a.instance}]" if a.instance else ""
         line = f"{a.metric}{inst} {a.baseline:.4g} -> {a.incident:.4g} (z={a.z:.1f})"
@@ -132,10 +137,41 @@ def edge_metric_features(anomalies: Iterable[MetricAnomaly], feats: dict[str, Se
             outgoing[caller].append(a)
         elif a.kind in ("call_latency", "latency"):
             f = feats.setdefault(callee, ServiceFeatures(service=callee))
-            f.put("latency", a.score, f"{a.metric} [{a.instance}] {a.baseline:.4g} -> {a.incident:.4g} (z={a.z:.1f})", f"metric:{a.metric}")
+            line = f"{a.metric} [{a.instance}] {a.baseline:.4g} -> {a.incident:.4g} (z={a.z:.1f})"
+            f.put("latency", a.score, line, f"metric:{a.metric}")
+            # Measured by the callee itself: its own serving got slower (used to tell CPU from network).
+            f.put("server_latency", a.score, line, f"metric:{a.metric}")
     for name, table in (("net_in", incoming), ("net_out", outgoing)):
         for svc, items in table.items():
+            feats.setdefault(svc, ServiceFeatures(service=svc)).observed.add(name)
             mean = sum(a.score for a in items) / len(items)
             worst = max(items, key=lambda a: a.score)
             f = feats.setdefault(svc, ServiceFeatures(service=svc))
-            f.put(name, mean, f"{len(items)} call edge(s) slower, e.g. {worst.instance} {worst.baseline:.4g} -> {worst.incident:.4g} ms", f"metric:{worst.metric}")
+            unit = "x caller/callee latency" if worst.metric.startswith("edge_gap_ratio") else "ms"
+            line = f"{len(items)} call edge(s) with a wider network gap, e.g. {worst.instance} {worst.baseline:.3g} -> {worst.incident:.3g} {unit}"
+            f.put(name, mean, line, f"metric:{worst.metric}")
+
+
+def gap_outlier_features(outliers: Iterable[EdgeGapOutlier], feats: dict[str, ServiceFeatures], edges: Mapping[tuple[str, str], int]) -> None:
+    """Edges with outlying network gaps as `net_in`/`net_out` evidence: the outlier score weighted
+    by the share of the service's calls (in or out, counts from `edges`) that go over such edges,
+    so a delayed service (every edge slow) outranks a caller with one slow edge among many.
+    """
+    score = {(o.caller, o.callee): z_to_score(o.z, SPAN_Z_SCALE) for o in outliers}
+    worst = {(o.caller, o.callee): o for o in outliers}
+    ins: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    outs: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for caller, callee in edges:
+        ins[callee].append((caller, callee))
+        outs[caller].append((caller, callee))
+    for name, table in (("net_in", ins), ("net_out", outs)):
+        for svc, svc_edges in table.items():
+            feats.setdefault(svc, ServiceFeatures(service=svc)).observed.add(name)
+            hit = [e for e in svc_edges if e in score]
+            total = sum(edges[e] for e in svc_edges)
+            if not hit or total <= 0:
+                continue
+            value = sum(score[e] * edges[e] for e in hit) / total
+            o = worst[max(hit, key=lambda e: score[e])]
+            line = f"{len(hit)}/{len(svc_edges)} call edge(s) with outlying network gaps, e.g. {o.caller}->{o.callee} median {o.median_ms:.0f} ms (z={o.z:.1f} vs other edges)"
+            feats.setdefault(svc, ServiceFeatures(service=svc)).put(name, value, line, "spans:gap_outlier")

@@ -28,14 +28,18 @@ def detect_onset(
 ) -> tuple[datetime | None, float]:
     """The split time in [earliest, latest] with the largest multivariate shift, and its strength.
 
-    Each (service, operation) series of log self/gap times is standardised; a candidate split
+    Each (service, operation) series of log self/gap times (and of error flags, where spans
+    carry a status) is standardised; a candidate split
     scores sum over series of n1*n2/n * (mean1 - mean2)^2 (a between-group sum of squares),
     divided by the number of series. Returns (None, 0.0) when there is too little data.
     """
-    series: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    series: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
     for f in index.facts:
         v = f.gap_ms if (f.gap_ms > 0 or f.remote_children) else f.self_ms
-        series[(f.span.service, f.span.operation)].append((f.span.start.timestamp(), math.log1p(max(v, 0.0))))
+        t = f.span.start.timestamp()
+        series[(f.span.service, f.span.operation, "time")].append((t, math.log1p(max(v, 0.0))))
+        if f.span.status is not None:
+            series[(f.span.service, f.span.operation, "error")].append((t, 1.0 if f.span.status == "ERROR" else 0.0))
     t0, t1 = earliest.timestamp() + min_side_s, latest.timestamp()
     if t1 <= t0:
         return None, 0.0

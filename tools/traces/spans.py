@@ -121,7 +121,7 @@ def index_spans(spans: Iterable[Span]) -> SpanIndex:
     if duplicates:
         index.notes.append(f"{duplicates} spans repeat a span id already seen in their trace; the first one is kept")
     if missing_parent:
-        index.notes.append(f"{missing_parent} spans name a parent span that is not in the data; they are treated as roots")
+        index.notes.append(f"{missing_parent} spans name a parent span that is not in the data (or themselves); they are treated as roots")
     return index
 
 

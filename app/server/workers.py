@@ -1,0 +1,157 @@
+"""Background workers: claim queued incidents from the store and run them on the graph."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from lumos.app.server.runtime import ServerRuntime
+from lumos.app.server.store import Claim
+from lumos.graph.runner import IncidentOutcome
+
+log = logging.getLogger("lumos.serve")
+
+NODE_STATUS = {"intake": "diagnosing", "correlate": "diagnosed", "plan": "remediating", "resolve": "resolving"}
+
+
+def _alive(pid: int) -> bool:
+    """True when a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Stopping(Exception):
+    """Raised inside a run when the server shuts down; the incident goes back to the queue."""
+
+
+class WorkerPool:
+    """`workers` threads that claim incidents (bounded concurrency) plus a lease heartbeat."""
+
+    def __init__(self, runtime: ServerRuntime):
+        self.rt = runtime
+        self.cfg = runtime.config
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.busy = 0
+        self._busy_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Requeue incidents orphaned by a dead process on this host, then start the worker and heartbeat threads."""
+        self.recover_orphans()
+        for number in range(self.cfg.workers):
+            self._threads.append(threading.Thread(target=self._loop, name=f"lumos-worker-{number}", daemon=True))
+        self._threads.append(threading.Thread(target=self._heartbeat, name="lumos-heartbeat", daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming; running incidents stop after their current node and are re-queued."""
+        self._stop.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def wake(self) -> None:
+        """Tell idle workers there is new work (local intake or approval)."""
+        self._wake.set()
+
+    def recover_orphans(self) -> list[str]:
+        """Requeue incidents claimed by a process of this host that no longer exists (no need to wait for its lease)."""
+        host = self.cfg.node_id.rsplit(":", 1)[0]
+        recovered = []
+        for incident_id, owner in self.rt.store.running_claims():
+            owner_host, _, pid = (owner or "").rpartition(":")
+            if owner_host == host and pid.isdigit() and owner != self.cfg.node_id and not _alive(int(pid)):
+                if self.rt.store.requeue(incident_id, owner):
+                    recovered.append(incident_id)
+        if recovered:
+            log.warning("requeued %d incident(s) of a dead process: %s", len(recovered), ", ".join(recovered))
+        return recovered
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.cfg.lease_s / 3):
+            try:
+                self.rt.store.heartbeat(self.cfg.node_id, self.cfg.lease_s)
+                if self.rt.store.expire_waiting(self.rt.settings.approval_timeout_s):
+                    self.wake()
+            except Exception:
+                log.exception("lease heartbeat failed")
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                claim = self.rt.store.claim(self.cfg.node_id, self.cfg.lease_s)
+            except Exception:
+                log.exception("claiming an incident failed")
+                claim = None
+            if claim is None:
+                self._wake.wait(self.cfg.poll_s)
+                self._wake.clear()
+                continue
+            with self._busy_lock:
+                self.busy += 1
+            try:
+                self.run(claim)
+            finally:
+                with self._busy_lock:
+                    self.busy -= 1
+
+    def _progress(self, incident_id: str) -> Any:
+        def hook(node: str) -> None:
+            status = NODE_STATUS.get(node)
+            if status:
+                self.rt.store.progress(incident_id, self.cfg.node_id, status)
+            if self.cfg.node_delay_s:
+                time.sleep(self.cfg.node_delay_s)
+            if self._stop.is_set():
+                raise _Stopping()
+
+        return hook
+
+    def run(self, claim: Claim) -> None:
+        """Run one claimed incident as far as it goes (to a gate or the end), then release it."""
+        incident_id, node = claim.incident_id, self.cfg.node_id
+        try:
+            outcome = self._advance(claim)
+        except _Stopping:
+            self.rt.store.finish(incident_id, node, run_state="queued", status="open", pending=None)
+            return
+        except Exception as exc:
+            log.exception("incident %s failed", incident_id)
+            self.rt.resources.audit.append(incident_id, "server.error", {"error": f"{type(exc).__name__}: {exc}"}, actor="server")
+            self.rt.store.finish(incident_id, node, run_state="failed", status="failed", pending=None, error=str(exc)[:2000])
+            return
+        state = "waiting" if outcome.waiting else "done"
+        if not self.rt.store.finish(incident_id, node, run_state=state, status=outcome.status, pending=outcome.pending):
+            log.warning("incident %s was taken over by another worker before %s finished", incident_id, node)
+
+    def _advance(self, claim: Claim) -> IncidentOutcome:
+        runner, incident_id = self.rt.runner, claim.incident_id
+        config = {"configurable": {"thread_id": incident_id}}
+        hook = self._progress(incident_id)
+        snapshot = runner.graph.get_state(config)
+        if not snapshot.values:
+            self.rt.seed_world(incident_id, claim.sources)
+            return runner.start(claim.alert, claim.sources, incident_id=incident_id, progress=hook)  # type: ignore[arg-type]
+        outcome = runner.outcome(incident_id)
+        if outcome.waiting:
+            if claim.decision is None:
+                return outcome
+            return runner.resume(incident_id, claim.decision, progress=hook)
+        if snapshot.next:
+            for update in runner.graph.stream(None, config, stream_mode="updates"):
+                for name in update:
+                    if not name.startswith("__"):
+                        hook(name)
+            return runner.outcome(incident_id)
+        return outcome

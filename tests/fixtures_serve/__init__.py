@@ -1,0 +1,1 @@
+"""Helpers for the `lumos serve` tests: free ports, server subprocesses, a private Postgres."""

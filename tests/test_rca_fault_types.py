@@ -1,0 +1,64 @@
+"""Fault-type inference from evidence features, and the derived edge-gap series."""
+
+from datetime import datetime, timedelta, timezone
+
+from lumos.tools.domain import MetricSample
+from lumos.tools.metrics.derive import edge_gap_series
+from lumos.tools.topology.fault_types import infer_fault_type
+from lumos.tools.traces.features import ServiceFeatures
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def _f(**scores: float) -> ServiceFeatures:
+    f = ServiceFeatures(service="svc")
+    for k, v in scores.items():
+        f.put(k, v, k, f"test:{k}")
+    return f
+
+
+def _top(hints: dict[str, float]) -> str:
+    return max(hints, key=hints.get)
+
+
+def test_cpu_beats_network_when_the_service_itself_got_slower():
+    assert _top(infer_fault_type(_f(cpu=0.9, net_in=0.9))) == "cpu_saturation"
+    assert _top(infer_fault_type(_f(self_time=0.9, net_in=0.8))) == "cpu_saturation"
+    assert _top(infer_fault_type(_f(net_in=0.9, latency=0.8))) == "network_delay"
+
+
+def test_memory_only_when_it_stands_out_and_other_kinds():
+    assert _top(infer_fault_type(_f(memory=0.9))) == "memory_pressure"
+    assert _top(infer_fault_type(_f(memory=0.8, cpu=0.7))) == "cpu_saturation"
+    assert _top(infer_fault_type(_f(calls_changed=0.9))) == "error_injection"
+    assert _top(infer_fault_type(_f(change_deploy=0.8, latency=0.9))) == "bad_deploy"
+    assert _top(infer_fault_type(_f(latency=0.9, traffic=0.9), kind="database")) == "resource_exhaustion"
+    assert _top(infer_fault_type(_f(errors=0.9))) == "config_change"
+    assert infer_fault_type(None) == {} and infer_fault_type(_f()) == {}
+
+
+def test_edge_gap_pairs_client_and_server_views():
+    samples = [
+        MetricSample(ts=T0, service="web", instance="web->cart", metric="client_call_latency_p50_ms", value=250.0),
+        MetricSample(ts=T0, service="cart", instance="web->cart", metric="call_latency_p50_ms", value=3.0),
+        MetricSample(ts=T0 + timedelta(minutes=1), service="web", instance="web->cart", metric="client_call_latency_p50_ms", value=5.0),
+        MetricSample(ts=T0, service="web", instance="web-0", metric="client_latency_p90_ms", value=9.0),
+    ]
+    gaps = edge_gap_series(samples)
+    assert len(gaps) == 1 and gaps[0].service == "cart" and abs(gaps[0].value - 250.1 / 3.1) < 1e-9
+    assert gaps[0].metric == "edge_gap_ratio_call_latency_p50_ms"
+
+
+def test_timeouts_datastores_restarts_and_flat_cpu():
+    from lumos.tools.metrics.anomaly import metric_kind
+
+    assert _top(infer_fault_type(_f(error_origin=0.9, latency=0.9))) == "network_loss"
+    assert _top(infer_fault_type(_f(error_origin=0.9))) == "error_injection"
+    assert _top(infer_fault_type(_f(error_origin=0.9), kind="database")) == "dependency_outage"
+    assert _top(infer_fault_type(_f(restarts=0.9, errors=0.5))) == "crash_loop"
+    assert metric_kind("container_restarts_total") == ("restarts", 1)
+    assert metric_kind("db_connection_pool_in_use") == ("pool", 1)
+    flat = _f(self_time=0.9)
+    flat.observed.add("cpu")
+    assert _top(infer_fault_type(flat)) == "network_delay"
+    assert _top(infer_fault_type(_f(self_time=0.9))) == "cpu_saturation"

@@ -1,0 +1,69 @@
+"""Mine one large log file with several processes: each mines a byte range (cut at line
+starts) with its own miner; the parent merges their templates in range order with
+`TemplateMiner.absorb` and maps every line's cluster to the merged one.
+
+The result is deterministic for a given number of workers; it can differ slightly from a
+one-process run (a template generalised in one range is matched as a whole in the merge).
+Falls back to one process where `fork` is not available.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from array import array
+from collections import Counter
+from pathlib import Path
+
+from lumos.tools.logs.filemine import MAX_LINE_CHARS, MineResult, mine_file, mine_range, result_from
+from lumos.tools.logs.formats import LogFormat
+from lumos.tools.logs.miner import TemplateMiner
+
+MIN_BYTES_PER_WORKER = 4 << 20
+
+
+def split_ranges(path: Path, workers: int) -> list[tuple[int, int]]:
+    """[start, end) byte ranges of about equal size, each starting at a line start."""
+    size = path.stat().st_size
+    cuts = [0]
+    with path.open("rb") as fh:
+        for k in range(1, workers):
+            fh.seek(max(k * size // workers, cuts[-1]))
+            fh.readline()  # finish the line we landed in
+            pos = fh.tell()
+            if cuts[-1] < pos < size:
+                cuts.append(pos)
+    cuts.append(size)
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _worker(args: tuple[str, str, int, int, int, bool]) -> tuple[int, Counter, array, list, list[int]]:
+    path, fmt, start, end, max_chars, assignments = args
+    miner = TemplateMiner()
+    total, skipped, lines = mine_range(Path(path), fmt, miner, start=start, end=end,  # type: ignore[arg-type]
+                                       max_line_chars=max_chars, assignments=assignments)
+    finals = [miner.final_index(i) for i in range(len(miner))]
+    return total, skipped, lines, miner.export(), finals
+
+
+def mine_file_parallel(
+    path: str | Path, fmt: LogFormat = "raw", *, workers: int = 2, max_line_chars: int = MAX_LINE_CHARS,
+    assignments: bool = True,
+) -> MineResult:
+    """`mine_file` with `workers` processes (one process for small files or without fork)."""
+    path = Path(path)
+    workers = max(1, min(workers, path.stat().st_size // MIN_BYTES_PER_WORKER or 1))
+    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return mine_file(path, fmt, max_line_chars=max_line_chars, assignments=assignments)
+    ranges = split_ranges(path, workers)
+    jobs = [(str(path), fmt, a, b, max_line_chars, assignments) for a, b in ranges]
+    with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+        parts = pool.map(_worker, jobs)
+    merged = TemplateMiner()
+    total, skipped, line_clusters = 0, Counter(), array("i")
+    for part_total, part_skipped, lines, exported, finals in parts:
+        joined = {i: merged.absorb(text, count, examples) for i, text, count, examples in exported}
+        table = [joined[finals[i]] for i in range(len(finals))] + [-1]  # table[-1] == -1 (skipped)
+        line_clusters.extend(array("i", map(table.__getitem__, lines)))
+        total += part_total
+        skipped.update(part_skipped)
+    return result_from(path, fmt, merged, total, skipped, line_clusters)
