@@ -42,6 +42,16 @@ def _worker(state_dir: str, mode: str) -> tuple[Settings, IncidentRunner]:
     return settings, runner
 
 
+def model_usage(values: dict) -> dict[str, int]:
+    """Total model calls and tokens over every agent role of an incident (zero offline)."""
+    roles = (values.get("llm_usage") or {}).values()
+    return {
+        "llm_calls": int(sum(r.get("calls", 0) for r in roles)),
+        "tokens_in": int(sum(r.get("input_tokens", 0) for r in roles)),
+        "tokens_out": int(sum(r.get("output_tokens", 0) for r in roles)),
+    }
+
+
 def _decider(approve: str) -> Decider:
     def decide(request: dict) -> dict | None:
         if approve == "auto":
@@ -63,7 +73,7 @@ def evaluate_case(ref: CaseRef, options: EvalOptions) -> CaseScore:
         services = sorted(set(case.topology.service_names()) | {s.service for s in case.spans} | {m.service for m in case.metrics})
         score = score_outcome(
             case_id=case.info.id, dataset=ref.dataset, path=ref.path, outcome=outcome, truth=truth,
-            services=services, alerting=case.alert.service,
+            services=services, alerting=case.alert.service, usage=model_usage(runner.values(incident_id)),
         )
     except LumosError as exc:
         score = CaseScore(id=ref.name, dataset=ref.dataset, path=str(ref.path), status="error", error=str(exc))

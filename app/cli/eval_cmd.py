@@ -63,7 +63,11 @@ def eval_command(
     if approve not in ("auto", "none"):
         raise fail(f"--approve must be auto or none, got {approve!r}")
     if mode == "llm":
-        raise fail("--mode llm needs a configured model; model-backed agents are not available in this version, use --mode offline")
+        from lumos.agents.llm.config import llm_configured
+        from lumos.tools.settings import Settings
+
+        if not llm_configured(Settings.from_env(mode="llm")):
+            raise fail("--mode llm needs a model endpoint: set OPENAI_API_KEY (and LUMOS_MODEL) or OPENAI_BASE_URL for an OpenAI-compatible server")
     previous = None
     if compare is not None:
         try:

@@ -1,0 +1,1 @@
+"""Bundled incident workflows (data)."""
