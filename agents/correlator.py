@@ -12,6 +12,7 @@ from __future__ import annotations
 from lumos.tools.domain import DependencyReport, Evidence, FaultType, Hypothesis, LogReport, ServiceSignal, Topology, TriageReport
 
 LOCAL_KINDS = frozenset({"cpu", "memory", "self_time", "net_in", "error_origin", "restarts", "pool", "disk"})
+LOCAL_WORDING = ("memory_pressure", "crash_loop", "resource_exhaustion", "config_change", "bad_deploy")
 LOG_WEIGHT = 1.0  # trust in a log signal's own 0-1 score relative to the dependency ranking
 
 
@@ -20,6 +21,12 @@ def _log_scores(log_report: LogReport | None) -> dict[str, ServiceSignal]:
     if log_report is None:
         return {}
     return {s.service: s for s in log_report.services}
+
+
+def _local_strength(sig: ServiceSignal) -> float:
+    """How firmly the dependency report places a fault at the service itself: its rank score, or
+    its strongest fault-type support when that comes from local evidence (CPU, network gaps...)."""
+    return max(sig.score, max(sig.fault_hints.values(), default=0.0))
 
 
 def _callees(topology: Topology) -> dict[str, set[str]]:
@@ -64,9 +71,13 @@ def correlate(
         # resources/network the dependency report finds at fault (timeouts, failed calls upstream).
         explained = max(
             [logs[c].score for c in callees.get(svc, ()) if c in logs]
-            + [dep_signals[c].score for c in callees.get(svc, ()) if c in dep_signals and LOCAL_KINDS & set(dep_signals[c].kinds)],
+            + [_local_strength(dep_signals[c]) for c in callees.get(svc, ()) if c in dep_signals and LOCAL_KINDS & set(dep_signals[c].kinds)],
             default=0.0,
         )
+        # Wording about the service's own resources (GC pauses, OOM, restarts, exhausted pools, bad
+        # config) is not something a callee's fault explains.
+        own_wording = max((log_sig.fault_hints.get(k, 0.0) for k in LOCAL_WORDING), default=0.0) if log_sig else 0.0
+        explained *= 1.0 - own_wording
         log_part = log_score * (1.0 - explained)
         # Noisy-OR: either modality alone can make the case for a service.
         score = 1.0 - (1.0 - base) * (1.0 - LOG_WEIGHT * log_part)

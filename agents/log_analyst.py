@@ -22,6 +22,21 @@ PROPAGATION_DISCOUNT = 0.6
 BLAME_SHARE = 0.5
 MAX_INDICATORS = 5
 RECEIVED_SHARE = 0.35  # callers' wording about a callee is weaker than the callee's own lines
+# New or burst *ordinary* (non-error) templates and volume shifts mostly follow the workload mix
+# (which requests users happen to send), so they count for little on their own.
+WORKLOAD_SHARE = 0.15
+# Blame from callers' lines that name a service counts in full only when the named service shows
+# something itself (its own log changes); names in service-discovery or relayed noise otherwise
+# promote whatever service the noise happens to mention.
+UNCORROBORATED_BLAME = 0.25
+EDGE_GAP_SHARE = 0.5
+NOTABLE_SHARE = 0.5
+GENERIC_HINTS = frozenset({"error_injection", "bad_response"})
+
+
+def _resource_wording(t: TemplateChange) -> bool:
+    """True when a template's wording points at a specific fault (not just 'an error')."""
+    return any(k not in GENERIC_HINTS for k in t.hints)
 
 
 def _origin_factor(share_propagated: float) -> float:
@@ -37,12 +52,20 @@ def _components(s: ServiceLogStats) -> dict[str, float]:
     """Evidence strengths (in -log10 p units) of one service, by kind. Changes in the mix of
     ordinary (non-error) templates mostly follow the workload, so they count little."""
     error_tops = sorted((_template_strength(t) for t in s.templates if t.error), reverse=True)[:3]
-    other_top = max((_template_strength(t) for t in s.templates if not t.error), default=0.0)
+    # Ordinary lines whose wording names a resource fault (GC pauses, restarts, pool waits) are
+    # not workload mix: they keep the weight of a notable change.
+    other_top = max(
+        (_template_strength(t) * (NOTABLE_SHARE if _resource_wording(t) else WORKLOAD_SHARE) / NOTABLE_SHARE
+         for t in s.templates if not t.error),
+        default=0.0,
+    )
     return {
         "errors": s.error_increase * _origin_factor(s.propagated_share),
-        "templates": 0.5 * sum(error_tops) + 0.5 * other_top,
-        "latency": max(s.latency_increase, s.gap_increase, s.self_gap_increase, s.call_gap_increase),
-        "volume": 0.2 * max(s.volume_increase, s.volume_decrease),
+        "templates": 0.5 * sum(error_tops) + NOTABLE_SHARE * other_top,
+        # A longer wait after another service's line measures the call edge (either end, or the
+        # network between), not this service: it counts half; waits after its own lines count fully.
+        "latency": max(s.latency_increase, s.self_gap_increase, EDGE_GAP_SHARE * max(s.gap_increase, s.call_gap_increase)),
+        "volume": 0.5 * WORKLOAD_SHARE * max(s.volume_increase, s.volume_decrease),
         "warnings": 0.3 * s.warning_increase,
     }
 
@@ -162,6 +185,9 @@ def report_from_comparison(cmp: WindowComparison, *, max_evidence_per_service: i
                 if callee in t.mentions:
                     for fault, support in t.hints.items():
                         received[callee][fault] = max(received[callee].get(fault, 0.0), support * RECEIVED_SHARE)
+    for callee in list(blamed):
+        own = sum(parts[callee].values()) if callee in parts else 0.0
+        blamed[callee] *= UNCORROBORATED_BLAME + (1.0 - UNCORROBORATED_BLAME) * min(1.0, own / (2 * NOTABLE_STRENGTH))
     signals: list[ServiceSignal] = []
     totals: dict[str, float] = {}
     for name in sorted(set(stats) | set(blamed)):

@@ -41,7 +41,7 @@ def _accuracy_plot(summary: dict[str, Any]) -> bytes:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy")
     ax.set_title("Root-cause accuracy against baselines")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(fig)
 
 

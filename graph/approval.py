@@ -22,6 +22,7 @@ class ApprovalDecision(StrictModel):
     approver: str = Field(min_length=1, max_length=200)
     comment: str = Field(default="", max_length=4000)
     params: dict[str, Any] | None = Field(default=None, description="Approve with changed params (validated against the action).")
+    role: str | None = Field(default=None, max_length=100, description="The approver's role; required when the workflow names approver roles.")
 
 
 def approval_request(incident_id: str, step: PlannedStep, state: dict[str, Any]) -> dict[str, Any]:
@@ -48,8 +49,14 @@ def approval_request(incident_id: str, step: PlannedStep, state: dict[str, Any])
 
 
 def parse_decision(step: PlannedStep, answer: Any) -> Approval:
-    """Turn a resume value into an Approval; anything malformed is a rejection (fail closed)."""
+    """Turn a resume value into an Approval; anything malformed is a rejection (fail closed).
+
+    `{"decision": "timeout"}` (sent by a scheduler when the gate's deadline passed) is a rejection by `lumos:timeout`.
+    """
     now = datetime.now(timezone.utc)
+    if isinstance(answer, dict) and answer.get("decision") == "timeout":
+        return Approval(step_index=step.index, decision="reject", approver="lumos:timeout",
+                        comment="approval timed out", decided_at=now)
     try:
         decision = ApprovalDecision.model_validate(answer)
     except ValidationError as exc:

@@ -11,19 +11,25 @@ from lumos.graph.diagnosis import DiagnosisNodes
 from lumos.graph.remediation import RemediationNodes
 from lumos.graph.resources import Resources
 from lumos.graph.state import IncidentState
+from lumos.graph.workflow_nodes import WorkflowNodes
 
 
 def build_graph(resources: Resources, checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
-    """intake -> triage -> (log_analysis || dependency_mapping) -> correlate -> select_runbook -> plan
-    -> [next_step -> approval_gate? -> execute_step -> verify]* -> resolve | rollback -> escalate."""
+    """intake -> triage -> [workflow stages of agents, each in parallel -> stage_done]* -> correlate -> diagnosis_branch
+    -> select_runbook -> plan -> [next_step -> approval_gate? -> execute_step -> verify]* -> resolve | rollback -> escalate."""
     diagnosis = DiagnosisNodes(resources)
     remediation = RemediationNodes(resources)
+    workflow = WorkflowNodes(resources)
     builder = StateGraph(IncidentState)
     builder.add_node("intake", diagnosis.intake)
     builder.add_node("triage", diagnosis.triage)
     builder.add_node("log_analysis", diagnosis.log_analysis)
     builder.add_node("dependency_mapping", diagnosis.dependency_mapping)
+    for name, node in workflow.agent_nodes().items():
+        builder.add_node(name, node)
+    builder.add_node("stage_done", workflow.stage_done)
     builder.add_node("correlate", diagnosis.correlate)
+    builder.add_node("diagnosis_branch", workflow.diagnosis_branch)
     builder.add_node("select_runbook", remediation.select_runbook)
     builder.add_node("plan", remediation.plan)
     builder.add_node("next_step", remediation.next_step)
@@ -36,10 +42,13 @@ def build_graph(resources: Resources, checkpointer: BaseCheckpointSaver | None =
 
     builder.add_edge(START, "intake")
     builder.add_edge("intake", "triage")
-    builder.add_edge("triage", "log_analysis")
-    builder.add_edge("triage", "dependency_mapping")
-    builder.add_edge(["log_analysis", "dependency_mapping"], "correlate")
-    builder.add_edge("correlate", "select_runbook")
+    agents = workflow.agent_destinations()
+    builder.add_conditional_edges("triage", workflow.first_stage, [*agents, "correlate"])
+    for name in agents:
+        builder.add_edge(name, "stage_done")
+    builder.add_conditional_edges("stage_done", workflow.next_stage, [*agents, "correlate"])
+    builder.add_edge("correlate", "diagnosis_branch")
+    builder.add_conditional_edges("diagnosis_branch", workflow.after_branch, ["select_runbook", "escalate"])
     builder.add_conditional_edges("select_runbook", routing.after_select)
     builder.add_conditional_edges("plan", routing.after_plan)
     builder.add_conditional_edges("next_step", routing.choose_step)

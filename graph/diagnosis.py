@@ -21,6 +21,7 @@ from lumos.agents.log_analyst import analyze_logs
 from lumos.graph.resources import Resources
 from lumos.graph.sources import open_sources
 from lumos.graph.state import IncidentState
+from lumos.graph.workflow_nodes import select_workflow
 from lumos.tools.domain import Alert
 
 
@@ -90,7 +91,11 @@ class DiagnosisNodes:
             actor=f"alert:{alert.source}",
             dedupe_key="incident.opened",
         )
+        workflow = select_workflow(self.r, {**state, "incident_id": incident_id}, alert)
+        self.r.audit.append(incident_id, "workflow.selected", workflow, actor="graph:intake", dedupe_key="workflow.selected")
         return {
+            "workflow": workflow,
+            "stage_index": 0,
             "incident_id": incident_id,
             "alert": alert,
             "status": "diagnosing",

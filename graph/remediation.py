@@ -16,7 +16,8 @@ from lumos.graph.approval import approval_for, approval_request, parse_decision
 from lumos.graph.resources import Resources
 from lumos.graph.sources import open_sources
 from lumos.graph.state import IncidentState
-from lumos.tools.domain import ActionResult, PlannedStep
+from lumos.graph.workflow_nodes import WorkflowNodes, current_workflow
+from lumos.tools.domain import ActionResult, PlannedStep, RunbookChoice
 from lumos.tools.runbooks.templating import render_params
 
 
@@ -34,9 +35,10 @@ def plan_context(state: IncidentState, target: str) -> dict[str, str]:
         return {"service": target, "alert_service": alert.service or target, "incident_id": state["incident_id"]}
     hypothesis = hypotheses[0].model_copy(update={"service": target})
     changes = [c for c in sources.changes if c.ts <= alert.starts_at]
+    environment = alert.labels.get("environment") or alert.labels.get("env") or "production"
     return incident_context(
         hypothesis, sources.topology, alert_service=alert.service, incident_id=state["incident_id"],
-        severity=alert.severity, changes=changes,
+        severity=alert.severity, changes=changes, environment=environment,
     )
 
 
@@ -45,6 +47,7 @@ class RemediationNodes:
 
     def __init__(self, resources: Resources):
         self.r = resources
+        self.wf = WorkflowNodes(resources)
 
     def _audit(self, state: IncidentState, kind: str, data: dict[str, Any], *, actor: str = "lumos", key: str | None = None) -> None:
         self.r.audit.append(state["incident_id"], kind, data, actor=actor, dedupe_key=key)
@@ -53,7 +56,10 @@ class RemediationNodes:
         """Runbook agent: retrieve the runbook that fits the top hypothesis (the model may refine the pick)."""
         hypotheses = state.get("hypotheses") or []
         if not hypotheses:
-            return {"runbook": None, "escalation": "no root-cause hypothesis to act on"}
+            return {"runbook": None, "escalation": "no root-cause hypothesis to act on", "escalation_kind": "no_runbook"}
+        branch = state.get("branch") or {}
+        if branch.get("runbook"):
+            return self._branch_runbook(state, branch)
         alert = state["alert"]
         context = plan_context(state, hypotheses[0].service)
         choice = select_runbook(
@@ -74,14 +80,28 @@ class RemediationNodes:
         )
         self._audit(state, "runbook.selected", {"choice": choice}, actor="agent:runbook_executor", key="runbook.selected")
         if choice is None:
-            return {"runbook": None, "escalation": f"no runbook matches {hypotheses[0].fault_type} on {hypotheses[0].service}", **extra}
+            return {"runbook": None, "escalation": f"no runbook matches {hypotheses[0].fault_type} on {hypotheses[0].service}",
+                    "escalation_kind": "no_runbook", **extra}
         return {"runbook": choice, **extra}
+
+    def _branch_runbook(self, state: IncidentState, branch: dict[str, Any]) -> dict[str, Any]:
+        """The runbook a workflow branch names (no retrieval): the fast path, e.g. roll back a bad deploy."""
+        top = state["hypotheses"][0]
+        runbook = self.r.library.get(branch["runbook"])
+        workflow = current_workflow(self.r, state).workflow.name
+        choice = RunbookChoice(runbook_id=runbook.id, title=runbook.title, score=1.0, target_service=top.service,
+                               reason=f"workflow {workflow} branch {branch['name']}: {branch.get('reason') or 'named runbook'}")
+        self._audit(state, "runbook.selected", {"choice": choice, "branch": branch["name"]}, actor="graph:workflow", key="runbook.selected")
+        return {"runbook": choice}
 
     def plan(self, state: IncidentState) -> dict[str, Any]:
         """Render the runbook's steps for this incident and check its preconditions."""
         choice = state["runbook"]
         runbook = self.r.library.get(choice.runbook_id)
-        steps = plan_steps(runbook, plan_context(state, choice.target_service), registry=self.r.registry)
+        rules = current_workflow(self.r, state).workflow.approval
+        steps = plan_steps(runbook, plan_context(state, choice.target_service), registry=self.r.registry,
+                           policy=rules.policy(self.r.settings.approval_timeout_s))
+        steps = [s.model_copy(update={"requires_approval": True}) if s.action in rules.gate_actions else s for s in steps]
         backend = self.r.backend_for(state["incident_id"])
         failed = []
         for pre in runbook.preconditions:
@@ -97,11 +117,18 @@ class RemediationNodes:
             key="plan.ready",
         )
         if failed:
-            return {"plan": steps, "step_index": 0, "escalation": "preconditions failed: " + "; ".join(failed)}
+            return {"plan": steps, "step_index": 0, "escalation": "preconditions failed: " + "; ".join(failed), "escalation_kind": "runbook_failed"}
         return {"plan": steps, "step_index": 0, "status": "remediating"}
 
     def next_step(self, state: IncidentState) -> dict[str, Any]:
-        """A pass-through where the plan loop decides what comes next (see routing)."""
+        """Where the plan loop decides what comes next (see routing); records when a gated step first asks for approval.
+
+        The time is written here, before the gate, because state written by the node that interrupts is lost.
+        """
+        plan, index = state.get("plan") or [], state.get("step_index", 0)
+        if 0 <= index < len(plan) and (plan[index].requires_approval or plan[index].destructive):
+            if str(index) not in (state.get("approval_requested_at") or {}):
+                return {"approval_requested_at": {str(index): time.time()}}
         return {}
 
     def approval_gate(self, state: IncidentState) -> dict[str, Any]:
@@ -109,10 +136,10 @@ class RemediationNodes:
         step = state["plan"][state["step_index"]]
         if approval_for(state.get("approvals") or [], step.index) is not None:
             return {}
-        request = approval_request(state["incident_id"], step, dict(state))
+        request = {**approval_request(state["incident_id"], step, dict(state)), **self.wf.gate_info(state, step.index)}
         self._audit(state, "approval.requested", request, actor="graph:approval_gate", key=f"approval.requested:{step.index}")
         answer = interrupt(request)
-        approval = parse_decision(step, answer)
+        approval, kind = self.wf.gate_rules(state, parse_decision(step, answer), answer)
         if approval.decision == "approve" and approval.params_override is not None:
             try:
                 self.r.registry.validate_params(step.action, approval.params_override)
@@ -120,10 +147,13 @@ class RemediationNodes:
                 approval = approval.model_copy(
                     update={"decision": "reject", "params_override": None, "comment": f"{approval.comment} [override rejected: {exc}]".strip()}
                 )
-        self._audit(state, "approval.decided", {"approval": approval}, actor=f"human:{approval.approver}", key=f"approval.decided:{step.index}")
+        role = answer.get("role") if isinstance(answer, dict) else None
+        self._audit(state, "approval.decided", {"approval": approval, "role": role}, actor=f"human:{approval.approver}",
+                    key=f"approval.decided:{step.index}")
         update: dict[str, Any] = {"approvals": [approval], "status": "remediating"}
         if approval.decision == "reject":
             update["escalation"] = f"step {step.index} ({step.action}) rejected by {approval.approver}: {approval.comment}".rstrip(": ")
+            update["escalation_kind"] = kind or "rejected"
         return update
 
     def execute_step(self, state: IncidentState) -> dict[str, Any]:
@@ -155,7 +185,7 @@ class RemediationNodes:
         self._audit(state, "step.verified", {"step": step.index, "ok": ok, "detail": detail}, key=f"step.verified:{step.index}")
         if ok:
             return {"step_index": state["step_index"] + 1}
-        return {"escalation": f"step {step.index} ({step.action}) failed verification: {detail}"}
+        return {"escalation": f"step {step.index} ({step.action}) failed verification: {detail}", "escalation_kind": "runbook_failed"}
 
     def rollback(self, state: IncidentState) -> dict[str, Any]:
         """Undo a failed step with its declared rollback (covered by the step's approval), then escalate."""
@@ -174,8 +204,11 @@ class RemediationNodes:
     def escalate(self, state: IncidentState) -> dict[str, Any]:
         """Hand the incident to a human with the reason and what was found."""
         reason = state.get("escalation") or "escalated"
-        self._audit(state, "incident.escalated", {"reason": reason}, key="incident.escalated")
-        return {"status": "escalated", "summary": summarize(state, f"Escalated: {reason}")}
+        kind = state.get("escalation_kind") or "other"
+        self._audit(state, "incident.escalated", {"reason": reason, "kind": kind}, key="incident.escalated")
+        summary = summarize(state, f"Escalated: {reason}")
+        self.wf.notify(state, reason, kind, summary)
+        return {"status": "escalated", "summary": summary}
 
     def resolve(self, state: IncidentState) -> dict[str, Any]:
         """Run the runbook's post-checks; resolved only when they pass."""
@@ -191,8 +224,10 @@ class RemediationNodes:
                     failed.append(f"{post.check}: {getattr(result, 'detail', '')}")
         if failed:
             reason = "post-checks failed: " + "; ".join(failed)
-            self._audit(state, "incident.escalated", {"reason": reason}, key="incident.escalated")
-            return {"status": "escalated", "escalation": reason, "summary": summarize(state, f"Escalated: {reason}")}
+            self._audit(state, "incident.escalated", {"reason": reason, "kind": "runbook_failed"}, key="incident.escalated")
+            summary = summarize(state, f"Escalated: {reason}")
+            self.wf.notify(state, reason, "runbook_failed", summary)
+            return {"status": "escalated", "escalation": reason, "escalation_kind": "runbook_failed", "summary": summary}
         elapsed = time.time() - state.get("started_at", time.time())
         self._audit(state, "incident.resolved", {"seconds": round(elapsed, 3)}, key="incident.resolved")
         return {"status": "resolved", "summary": summarize(state, "Resolved"), "timings": {"resolution_s": elapsed}}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lumos.graph.audit import AuditTrail
+from lumos.graph.workflow_spec import BUILTIN_AGENTS, NotifyTarget
+from lumos.graph.workflows import Known, WorkflowCatalog
 from lumos.tools.actions.registry import ActionRegistry, default_registry
 from lumos.tools.actions.simenv import SimulatedEnvironment
+from lumos.tools.plugins import PluginSet, load_plugins
 from lumos.tools.domain import ActionResult
 from lumos.tools.runbooks.library import RunbookLibrary
 from lumos.tools.runbooks.search import LexicalRunbookIndex, RunbookIndex
@@ -23,6 +26,16 @@ class ActionBackend(Protocol):
     def check(self, name: str, params: dict[str, Any]) -> Any: ...
 
 
+def load_extensions(settings: Settings) -> tuple[PluginSet, ActionRegistry, RunbookLibrary, Known]:
+    """Plugins, the action registry with plugin actions, the runbook library, and the names workflows may use."""
+    plugins = load_plugins() if settings.plugins else PluginSet()
+    registry = plugins.with_actions(default_registry())
+    library = RunbookLibrary.load(settings.runbook_dirs, actions=registry)
+    known = Known(agents=[*BUILTIN_AGENTS, *plugins.agents], actions=registry.names(), roles=settings.approver_roles,
+                  runbooks=set(library.runbooks))
+    return plugins, registry, library, known
+
+
 @dataclass
 class Resources:
     """Everything a node needs besides the state; built once per process."""
@@ -34,12 +47,23 @@ class Resources:
     registry: ActionRegistry
     backend_for: Callable[[str], ActionBackend]
     """incident id -> the backend its actions run on."""
+    workflows: WorkflowCatalog = field(default_factory=WorkflowCatalog)
+    """Declared workflows (empty = the built-in default)."""
+    plugins: PluginSet = field(default_factory=PluginSet)
+    """Plugins loaded from entry points, and the ones that failed (reported, skipped)."""
+    notifiers: list[NotifyTarget] = field(default_factory=list)
+    """Told of every escalation, whatever the workflow."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Resources":
-        """The embedded defaults: SQLite audit trail, bundled + configured runbooks, simulated environment."""
-        library = RunbookLibrary.load(settings.runbook_dirs)
-        registry = default_registry()
+        """The embedded defaults: SQLite audit trail, bundled + configured runbooks and workflows, plugins, simulated environment.
+
+        An invalid workflow stops start-up with an InputError naming its file and line; a broken plugin does not.
+        """
+        plugins, registry, library, known = load_extensions(settings)
+        workflows = WorkflowCatalog.load(settings.workflow_dirs, known)
+        notifiers = [NotifyTarget(kind=kind, url=url, name=f"settings:{kind}")
+                     for kind, url in (("webhook", settings.notify_webhook_url), ("slack", settings.notify_slack_url)) if url]
         simenv_db = settings.simenv_db
 
         def backend_for(incident_id: str) -> ActionBackend:
@@ -52,4 +76,7 @@ class Resources:
             index=LexicalRunbookIndex(library),
             registry=registry,
             backend_for=backend_for,
+            workflows=workflows,
+            plugins=plugins,
+            notifiers=notifiers,
         )

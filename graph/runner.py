@@ -42,6 +42,8 @@ class IncidentOutcome(BaseModel):
     summary: str | None = None
     timings: dict[str, float] = {}
     notes: list[str] = []
+    workflow: dict[str, str] | None = None
+    """The workflow handling the incident: {"name", "reason"}."""
 
     @property
     def waiting(self) -> bool:
@@ -74,11 +76,17 @@ class IncidentRunner:
         return self.outcome(incident_id)
 
     def start(
-        self, alert: Alert, sources: SourceSpec, *, incident_id: str | None = None, progress: ProgressHook | None = None
+        self, alert: Alert, sources: SourceSpec, *, incident_id: str | None = None, progress: ProgressHook | None = None,
+        workflow: str | None = None,
     ) -> IncidentOutcome:
-        """Open an incident for `alert` and run it until it finishes or reaches an approval gate."""
+        """Open an incident for `alert` and run it until it finishes or reaches an approval gate.
+
+        `workflow` names the workflow to use instead of matching the alert (an unknown name falls back to matching).
+        """
         incident_id = incident_id or new_incident_id()
-        initial = {"incident_id": incident_id, "alert": alert, "sources": sources, "started_at": time.time()}
+        initial: dict[str, Any] = {"incident_id": incident_id, "alert": alert, "sources": sources, "started_at": time.time()}
+        if workflow:
+            initial["workflow"] = {"name": workflow, "reason": "requested when the incident was opened"}
         return self._run(initial, incident_id, progress)
 
     def resume(self, incident_id: str, decision: dict[str, Any], *, progress: ProgressHook | None = None) -> IncidentOutcome:
@@ -126,6 +134,7 @@ class IncidentRunner:
             summary=values.get("summary"),
             timings=values.get("timings") or {},
             notes=values.get("notes") or [],
+            workflow=values.get("workflow"),
         )
 
     def values(self, incident_id: str) -> dict[str, Any]:

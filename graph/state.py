@@ -72,5 +72,17 @@ class IncidentState(TypedDict, total=False):
     """Seconds spent per phase (diagnosis_s, ...)."""
     notes: Annotated[list[str], operator.add]
     """Things responders should know (missing data, fallbacks)."""
+    workflow: dict[str, str]
+    """The workflow handling this incident: {"name", "reason"} (chosen at intake, recorded in the audit trail)."""
+    stage_index: int
+    """Index of the workflow's next agent stage (advanced by `stage_done`)."""
+    agent_findings: Annotated[dict[str, Any], merge_dicts]
+    """Findings of plugin agents, by agent name."""
+    branch: dict[str, Any] | None
+    """The workflow branch taken after diagnosis, if any: {"name", "runbook", "reason"}."""
+    approval_requested_at: Annotated[dict[str, float], merge_dicts]
+    """Epoch seconds when each gated step (by str(step index)) first asked for approval (for gate timeouts)."""
+    escalation_kind: str | None
+    """Why, in one word: gate_timeout, rejected, runbook_failed, low_confidence, no_runbook, other."""
     llm_usage: Annotated[dict[str, dict[str, float]], sum_usage]
     """Model usage per agent role (calls, input_tokens, output_tokens, cost_usd, fallbacks); absent offline."""

@@ -14,6 +14,7 @@ from lumos.tools.errors import InputError
 from lumos.tools.validation import describe_validation_error
 
 ENV_PREFIX = "LUMOS_"
+_LIST_FIELDS = ("runbook_dirs", "workflow_dirs", "approver_roles")
 
 
 class Settings(StrictModel):
@@ -41,6 +42,16 @@ class Settings(StrictModel):
     llm_backoff_s: float = Field(default=1.0, ge=0, description="First retry delay in seconds (doubles per retry, capped at 30 s).")
     llm_redact_emails: bool = Field(default=True, description="Replace e-mail addresses before text reaches a model.")
     llm_redact_ips: bool = Field(default=False, description="Replace IP addresses before text reaches a model.")
+    workflow_dirs: list[Path] = Field(default_factory=list, description="Extra workflow folders (os.pathsep-separated in the env).")
+    approver_roles: list[str] = Field(default_factory=lambda: ["oncall", "sre", "dba", "security", "incident-commander"],
+                                      description="Role names workflows may require of approvers (os.pathsep-separated in the env).")
+    console_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the web console, linked from notifications.")
+    notify_webhook_url: str | None = Field(default=None, description="Generic JSON webhook told of every escalation (all workflows).")
+    notify_slack_url: str | None = Field(default=None, description="Slack-compatible incoming webhook told of every escalation.")
+    notify_retries: int = Field(default=3, ge=0, le=10, description="Retries of an escalation notification after a transient failure.")
+    notify_backoff_s: float = Field(default=0.5, ge=0, description="First notification retry delay in seconds (doubles per retry).")
+    notify_timeout_s: float = Field(default=5.0, gt=0, description="Seconds one notification request may take.")
+    plugins: bool = Field(default=True, description="Load agents, tools, sources and actions from installed entry points.")
     prompt_dir: Path | None = Field(default=None, description="Folder whose *.j2 files override the bundled prompt templates.")
 
     @property
@@ -77,7 +88,7 @@ class Settings(StrictModel):
             value = env.get(ENV_PREFIX + name.upper())
             if value is None or value == "":
                 continue
-            raw[name] = [p for p in value.split(os.pathsep) if p] if name == "runbook_dirs" else value
+            raw[name] = [p for p in value.split(os.pathsep) if p] if name in _LIST_FIELDS else value
         raw.update({k: v for k, v in overrides.items() if v is not None})
         if "mode" not in raw and (env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL")):
             raw["mode"] = "llm"

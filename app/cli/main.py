@@ -33,6 +33,9 @@ def _register() -> None:
         app.add_typer(runbooks_app, name="runbooks")
     except ImportError:  # pragma: no cover - during development
         pass
+    from lumos.app.cli.workflows_cmd import workflows_app
+
+    app.add_typer(workflows_app, name="workflows")
     try:
         from lumos.app.cli.logs_cmd import logs_app
 

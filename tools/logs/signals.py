@@ -44,6 +44,15 @@ _PROPAGATED_RE = re.compile(
     re.IGNORECASE,
 )
 
+# Service-discovery / name-resolution failures: the client found no address for a callee in its
+# registry or DNS. Such lines come in bursts whenever a registry refreshes or an instance's
+# health check flaps, with or without an incident, and say nothing about the callee's own code.
+_DISCOVERY_RE = re.compile(
+    r"No instances available for|no healthy upstream|UnknownHostException|Name or service not known|"
+    r"no such host|Temporary failure in name resolution|could not resolve host|Load balancer does not have available server",
+    re.IGNORECASE,
+)
+
 # Fault-type wording: (fault_type, pattern, weight)
 _HINTS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
     (fault, re.compile(pattern, re.IGNORECASE), weight)
@@ -130,6 +139,12 @@ def is_propagated(message: str) -> bool:
     """True when the wording says the failure was received from a callee (timeout, refused,
     5xx from a client call, no instances) rather than raised by this service."""
     return bool(_PROPAGATED_RE.search(message))
+
+
+def is_discovery_failure(message: str) -> bool:
+    """True when the line reports that a callee could not be found (service registry, DNS):
+    weak, noisy evidence that is neither an error of this service nor of the callee it names."""
+    return bool(_DISCOVERY_RE.search(message))
 
 
 def mentioned_services(message: str, services: frozenset[str] | set[str], own: str) -> list[str]:

@@ -48,7 +48,10 @@ def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[s
     add("error_injection", thrown * (1.0 - 0.5 * slow))
     add("bad_response", 0.3 * s.get("calls_changed", 0.0))
     add("resource_exhaustion", max(0.8 * s.get("pool", 0.0), 0.6 * s.get("disk", 0.0)))
-    add("crash_loop", s.get("restarts", 0.0))
+    # Restarts with memory growth are OOM kills (memory pressure); restarts alone are a crash loop.
+    restarts, memory = s.get("restarts", 0.0), s.get("memory", 0.0)
+    add("crash_loop", restarts * (1.0 - 0.6 * memory))
+    add("memory_pressure", min(restarts, memory) * (1.0 - 0.5 * cpu))
     if kind in DATASTORE_KINDS:
         # A datastore does not throw application errors: failing, it is an outage; slowing under
         # load, it is exhausted.

@@ -3,6 +3,9 @@
 Nodes carry `kind`, `tier`, `criticality` and `in_topology`; edges carry `calls` (span count,
 0 when only the catalog knows the edge) and `source` ('topology', 'spans' or 'both').
 Edges point from caller to callee, so a fault propagates *against* the edge direction.
+The graph attributes `total_calls` and `inbound_calls` cache the call volume (blast-radius impact
+on large graphs); read them with `call_volume(g)`, and call `refresh_call_volume(g)` after adding
+edges or editing `calls` once a graph has been built (subgraph views and copies recompute it).
 """
 
 from __future__ import annotations
@@ -65,11 +68,36 @@ def build_call_graph(
         notes.append(f"self-calls ignored for: {', '.join(sorted(self_calls)[:10])}")
     if unknown:
         notes.append(f"services seen in spans but not in the topology: {', '.join(sorted(unknown)[:10])}")
+    refresh_call_volume(g)
     cycles = _some_cycles(g, limit=3)
     if cycles:
         shown = "; ".join(" -> ".join(c + [c[0]]) for c in cycles)
         notes.append(f"the call graph has cycles (ranking still works): {shown}")
     return g, notes
+
+
+def refresh_call_volume(g: nx.DiGraph) -> int:
+    """Recompute and cache the call volume of `g` (total `calls` over all edges, and the calls
+    into each node); returns the total."""
+    inbound: dict[str, int] = {}
+    for v, callers in g._pred.items():  # the raw adjacency: the public views cost a wrapper per node
+        n = sum((d.get("calls") or 0) for d in callers.values())
+        if n:
+            inbound[v] = n
+    total = sum(inbound.values())
+    g.graph["total_calls"] = total
+    g.graph["inbound_calls"] = inbound
+    g.graph["total_calls_owner"] = id(g._adj)  # a view or copy has its own adjacency: no stale reuse
+    return total
+
+
+def call_volume(g: nx.DiGraph) -> tuple[int, dict[str, int]]:
+    """(total `calls` over all edges, calls into each node) - O(1) from the cache that
+    `refresh_call_volume` left on this very graph object (build_call_graph does), else
+    recomputed and cached (O(edges)). Nodes without incoming calls are absent from the dict."""
+    if g.graph.get("total_calls_owner") != id(g._adj) or "inbound_calls" not in g.graph:
+        refresh_call_volume(g)
+    return g.graph["total_calls"], g.graph["inbound_calls"]
 
 
 def _some_cycles(g: nx.DiGraph, limit: int) -> list[list[str]]:

@@ -12,7 +12,7 @@ from collections import deque
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
-from lumos.tools.topology.graph import entry_services
+from lumos.tools.topology.graph import call_volume, entry_services
 
 
 class Neighbour(BaseModel):
@@ -103,16 +103,37 @@ def blast_radius(g: nx.DiGraph, service: str, max_depth: int = 10) -> BlastRadiu
     """
     if service not in g:
         return BlastRadius(service=service, impact=0.0, found=False)
-    affected = [n.service for n in upstream(g, service, depth=max_depth)]
+    affected = _callers(g, service, max_depth)
     entries = set(entry_services(g))
     user_facing = [s for s in affected if s in entries]
     if service in entries:
         user_facing.insert(0, service)
-    total_calls = sum(d.get("calls", 0) for _, _, d in g.edges(data=True))
+    total_calls, inbound = call_volume(g)
     if total_calls > 0:
-        hit = {service, *affected}
-        through = sum(d.get("calls", 0) for u, v, d in g.edges(data=True) if v in hit)
+        through = inbound.get(service, 0) + sum(inbound.get(s, 0) for s in affected)
         impact = min(1.0, through / total_calls)
     else:
         impact = min(1.0, (len(affected) + 1) / max(1, g.number_of_nodes()))
     return BlastRadius(service=service, affected=affected, user_facing=user_facing, impact=impact)
+
+
+def _callers(g: nx.DiGraph, service: str, depth: int) -> list[str]:
+    """Transitive callers of `service` up to `depth` calls away, in the same order as `upstream()`
+    (breadth first, each node's callers sorted), as plain names: one cheap pass for large graphs."""
+    pred = g._pred  # the raw adjacency (the public views cost a wrapper per node)
+    seen = {service}
+    frontier = [service]
+    out: list[str] = []
+    for _ in range(max(0, depth)):
+        nxt: list[str] = []
+        for node in frontier:
+            new = [n for n in pred[node] if n not in seen]
+            if new:
+                new.sort()
+                seen.update(new)
+                nxt.extend(new)
+        if not nxt:
+            break
+        out.extend(nxt)
+        frontier = nxt
+    return out
