@@ -39,11 +39,13 @@ def _callees(topology: Topology) -> dict[str, set[str]]:
 
 
 def _merge_hints(*hint_maps: tuple[dict[str, float], float]) -> dict[str, float]:
-    """Fault-type support from several reports: the strongest weighted support per fault type."""
+    """Fault-type support from several reports, combined as a noisy-OR per fault type: reports
+    that see the service differently (spans/metrics vs log wording) and agree on a fault type
+    make it likelier than either alone."""
     merged: dict[str, float] = {}
     for hints, weight in hint_maps:
         for k, v in hints.items():
-            merged[k] = max(merged.get(k, 0.0), v * weight)
+            merged[k] = 1.0 - (1.0 - merged.get(k, 0.0)) * (1.0 - max(0.0, min(1.0, v * weight)))
     return merged
 
 

@@ -143,7 +143,8 @@ def bench_ranking(args: argparse.Namespace) -> None:
     rss_spans = _rss_mb()
     print(f"services={args.services} edges={len(topo.calls)} spans={len(spans):,} traces={len({s.trace_id for s in spans}):,} root_cause={root_cause}")
     print(f"build: {build_s:.2f} s with {'validation' if args.validate else 'Span.model_construct'} "
-          f"(validated Span(...) runs at {validated_rate:,.0f} spans/s -> {args.spans / validated_rate:.1f} s for {args.spans:,}); spans hold {rss_spans - rss0:.0f} MiB RSS")
+          f"(validated Span(...) runs at {validated_rate:,.0f} spans/s -> {args.spans / validated_rate:.1f} s for {args.spans:,}); "
+          f"RSS {rss0:.0f} -> {rss_spans:.0f} MiB ({(rss_spans - rss0) * 2**20 / max(1, len(spans)):.0f} B/span)")
     # The alert fires on the edge service whose traces reach the root cause most often.
     hits: dict[str, int] = {}
     by_trace_root: dict[str, str] = {}
@@ -173,7 +174,8 @@ def bench_ranking(args: argparse.Namespace) -> None:
     total = map_s + corr_s
     print(f"ranking: map_dependencies {map_s:.2f} s + correlate {corr_s:.2f} s = {total:.2f} s "
           f"(target < 10 s: {'MET' if total < 10 else 'MISSED'}); root cause ranked #{rank} of {len(hyps)}, top-3 {[h.service for h in hyps[:3]]}")
-    print(f"memory: RSS {_rss_mb():.0f} MiB after ranking ({_rss_mb() - rss_spans:+.0f} MiB over the spans), peak RSS {_peak_mb():.0f} MiB")
+    print(f"memory: RSS {_rss_mb():.0f} MiB after ranking ({_rss_mb() - rss_spans:+.0f} MiB over the spans), "
+          f"peak RSS {_peak_mb():.0f} MiB (ru_maxrss; the spans themselves {rss_spans - rss0:.0f} MiB)")
 
 
 def blast_graph(n: int, rng: random.Random) -> nx.DiGraph:
@@ -232,6 +234,7 @@ def main() -> None:
     ap.add_argument("--skip-ranking", action="store_true")
     ap.add_argument("--skip-blast", action="store_true")
     args = ap.parse_args()
+    print(f"host: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start (timings scale with it)")
     if not args.skip_blast:
         bench_blast(args)
     if not args.skip_ranking:

@@ -107,8 +107,12 @@ def _check_branches(workflow: Workflow, path: Path, node: yaml.Node | None, know
 
 def check_workflow(workflow: Workflow, path: Path, node: yaml.Node | None, known: Known) -> LoadedWorkflow:
     """Semantic checks of one parsed workflow; the loaded workflow, or InputError with file:line."""
+    seen: set[str] = set()
     for i, stage in enumerate(workflow.stages):
         for j, agent in enumerate(stage.agents):
+            if agent in seen:
+                raise _err(f"agent {agent!r} is named twice; each agent runs once per incident", path, node, ("stages", i, "agents", j))
+            seen.add(agent)
             if agent not in known.agents:
                 raise _err(f"unknown agent {agent!r}; known: {', '.join(sorted(known.agents))}", path, node, ("stages", i, "agents", j))
     levels = stage_levels(workflow, path, node)

@@ -10,10 +10,9 @@ Poisson/binomial tail probability with smoothing, never a bare ratio.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
@@ -340,52 +339,3 @@ def _service_stats(name: str, acc: _Acc, miner: TemplateMiner, ref_s: float, all
         templates=changes[:MAX_TEMPLATES_PER_SERVICE],
     )
 
-
-_MASK_RE = re.compile(r"[0-9a-fA-F]{8,}|\d+")
-
-
-def log_onset(records: Sequence[LogRecord], earliest: datetime, latest: datetime, *, step_s: float = 5.0, min_side_s: float = 15.0) -> datetime | None:
-    """The time in [earliest, latest] where the mix of log lines changes most (None when the
-    records cannot tell): a 2 x K likelihood-ratio (G) change-point over per-service line kinds
-    (digits masked, error lines apart), the log counterpart of the trace onset.
-
-    Used when the triage baseline is too short: the incident window is then split at the onset
-    the logs themselves show instead of at a fixed share of the window.
-    """
-    recs = sorted((r for r in records if r.ts is not None), key=lambda r: r.ts)
-    if len(recs) < 40:
-        return None
-    first, last = recs[0].ts, recs[-1].ts
-    lo = max(earliest, first + timedelta(seconds=min_side_s))
-    hi = min(latest, last - timedelta(seconds=min_side_s))
-    if hi <= lo:
-        return None
-    keys: dict[tuple[str, bool, str], int] = {}
-    seq: list[int] = []
-    for r in recs:
-        k = (r.service, signals.is_error(r.level, r.message), _MASK_RE.sub("#", r.message[:80]))
-        seq.append(keys.setdefault(k, len(keys)))
-    total = Counter(seq)
-    n = len(seq)
-    before: Counter = Counter()
-    best, best_t = 0.0, None
-    i = 0
-    t = lo
-    while t <= hi:
-        while i < n and recs[i].ts < t:
-            before[seq[i]] += 1
-            i += 1
-        a_n, b_n = i, n - i
-        if a_n >= 10 and b_n >= 10:
-            g = 0.0
-            for k, tot in total.items():
-                a = before.get(k, 0)
-                b = tot - a
-                if a:
-                    g += a * math.log(a * n / (a_n * tot))
-                if b:
-                    g += b * math.log(b * n / (b_n * tot))
-            if g > best:
-                best, best_t = g, t
-        t += timedelta(seconds=step_s)
-    return best_t

@@ -61,7 +61,8 @@ _HINTS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
                             r"cannot allocate memory|ENOMEM|gc pause|full gc", 1.0),
         ("resource_exhaustion", r"pool (?:is )?exhausted|exhausted|Connection is not available|too many (?:open files|connections)|"
                                 r"EMFILE|no space left|ENOSPC|disk (?:is )?full|disk usage|inodes|quota|RejectedExecution|thread pool|"
-                                r"rate limit|max(?:imum)? (?:connections|pool)|pool size", 1.0),
+                                r"rate limit|max(?:imum)? (?:connections|pool)|pool size|executor (?:saturated|rejected|queue)|queue (?:is )?full|"
+                                r"saturated", 1.0),
         ("crash_loop", r"restart(?:ed|ing)?|crash(?:ed|loop)?|back-?off|segfault|segmentation fault|exited with|"
                        r"core dumped|SIGKILL|SIGSEGV|shutting down|terminated unexpectedly|liveness probe failed", 1.0),
         ("config_change", r"\b(?:invalid|bad|missing|unknown|malformed|wrong) (?:config|configuration|setting|option|property|value)|"
@@ -72,7 +73,7 @@ _HINTS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
                        r"migration|deploy(?:ed|ment)?|rollout|schema|SQLGrammarException|(?:column|relation|table) \S+ does not exist|"
                        r"(?:no such|unknown) column", 0.8),
         ("network_loss", r"connection (?:refused|reset)|ECONNREFUSED|ECONNRESET|broken pipe|no route to host|unreachable|"
-                         r"EHOSTUNREACH|packet loss|connection (?:closed|aborted)|socket hang up", 1.0),
+                         r"EHOSTUNREACH|packet loss|connection (?:closed|aborted)|socket hang up|retransmi(?:t|ssion)", 1.0),
         ("network_delay", r"timed? ?out|timeout|ETIMEDOUT|slow|latency|took too long|deadline exceeded", 1.0),
         ("dependency_outage", r"No instances available|service unavailable|503|unavailable|could not connect|"
                               r"cannot connect|connection to \S+ failed|database is down|no healthy upstream|"

@@ -3,14 +3,16 @@
 Nodes carry `kind`, `tier`, `criticality` and `in_topology`; edges carry `calls` (span count,
 0 when only the catalog knows the edge) and `source` ('topology', 'spans' or 'both').
 Edges point from caller to callee, so a fault propagates *against* the edge direction.
-The graph attributes `total_calls` and `inbound_calls` cache the call volume (blast-radius impact
-on large graphs); read them with `call_volume(g)`, and call `refresh_call_volume(g)` after adding
-edges or editing `calls` once a graph has been built (subgraph views and copies recompute it).
+The graph attribute `_call_index` caches a `CallIndex` (call volumes, sorted callers, entry
+services) for fast blast radius on large graphs; read it with `call_index(g)`. It is rebuilt when
+nodes or edges are added or removed; call `refresh_call_index(g)` after editing `calls` or `tier`
+in place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import networkx as nx
 
@@ -68,7 +70,7 @@ def build_call_graph(
         notes.append(f"self-calls ignored for: {', '.join(sorted(self_calls)[:10])}")
     if unknown:
         notes.append(f"services seen in spans but not in the topology: {', '.join(sorted(unknown)[:10])}")
-    refresh_call_volume(g)
+    refresh_call_index(g)
     cycles = _some_cycles(g, limit=3)
     if cycles:
         shown = "; ".join(" -> ".join(c + [c[0]]) for c in cycles)
@@ -76,28 +78,46 @@ def build_call_graph(
     return g, notes
 
 
-def refresh_call_volume(g: nx.DiGraph) -> int:
-    """Recompute and cache the call volume of `g` (total `calls` over all edges, and the calls
-    into each node); returns the total."""
+@dataclass(frozen=True)
+class CallIndex:
+    """Facts about a call graph that large-graph queries (blast radius) need again and again:
+    `total_calls` (sum of edge `calls`), `inbound` (calls into each node; nodes without any are
+    absent), `callers` (each called node's callers, sorted) and `entries` (`entry_services`)."""
+
+    total_calls: int
+    inbound: dict[str, int]
+    callers: dict[str, list[str]]
+    entries: frozenset[str]
+
+
+def _fingerprint(g: nx.DiGraph) -> tuple[int, int, int]:
+    """Cheap identity of a graph's shape: its adjacency object (a view or copy has its own), node
+    and edge counts. Edits of edge/node *attributes* in place do not change it."""
+    return id(g._adj), len(g), sum(map(len, g._succ.values()))
+
+
+def refresh_call_index(g: nx.DiGraph) -> CallIndex:
+    """Rebuild and cache the CallIndex of `g` (O(edges)); call it after editing `calls` or `tier`
+    in place (adding or removing nodes or edges is noticed without it)."""
+    callers: dict[str, list[str]] = {}
     inbound: dict[str, int] = {}
-    for v, callers in g._pred.items():  # the raw adjacency: the public views cost a wrapper per node
-        n = sum((d.get("calls") or 0) for d in callers.values())
-        if n:
-            inbound[v] = n
-    total = sum(inbound.values())
-    g.graph["total_calls"] = total
-    g.graph["inbound_calls"] = inbound
-    g.graph["total_calls_owner"] = id(g._adj)  # a view or copy has its own adjacency: no stale reuse
-    return total
+    for v, preds in g._pred.items():  # the raw adjacency: the public views cost a wrapper per node
+        if preds:
+            callers[v] = sorted(preds)
+            n = sum((d.get("calls") or 0) for d in preds.values())
+            if n:
+                inbound[v] = n
+    index = CallIndex(total_calls=sum(inbound.values()), inbound=inbound, callers=callers, entries=frozenset(entry_services(g)))
+    g.graph["_call_index"] = (_fingerprint(g), index)
+    return index
 
 
-def call_volume(g: nx.DiGraph) -> tuple[int, dict[str, int]]:
-    """(total `calls` over all edges, calls into each node) - O(1) from the cache that
-    `refresh_call_volume` left on this very graph object (build_call_graph does), else
-    recomputed and cached (O(edges)). Nodes without incoming calls are absent from the dict."""
-    if g.graph.get("total_calls_owner") != id(g._adj) or "inbound_calls" not in g.graph:
-        refresh_call_volume(g)
-    return g.graph["total_calls"], g.graph["inbound_calls"]
+def call_index(g: nx.DiGraph) -> CallIndex:
+    """The cached CallIndex of `g`, rebuilt when nodes or edges were added or removed since."""
+    cached = g.graph.get("_call_index")
+    if cached is not None and cached[0] == _fingerprint(g):
+        return cached[1]
+    return refresh_call_index(g)
 
 
 def _some_cycles(g: nx.DiGraph, limit: int) -> list[list[str]]:

@@ -12,7 +12,7 @@ from collections import deque
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
-from lumos.tools.topology.graph import call_volume, entry_services
+from lumos.tools.topology.graph import call_index
 
 
 class Neighbour(BaseModel):
@@ -103,35 +103,34 @@ def blast_radius(g: nx.DiGraph, service: str, max_depth: int = 10) -> BlastRadiu
     """
     if service not in g:
         return BlastRadius(service=service, impact=0.0, found=False)
-    affected = _callers(g, service, max_depth)
-    entries = set(entry_services(g))
+    index = call_index(g)  # cached per graph: large graphs pay the O(edges) part once
+    affected = _callers(index.callers, service, max_depth)
+    entries = index.entries
     user_facing = [s for s in affected if s in entries]
     if service in entries:
         user_facing.insert(0, service)
-    total_calls, inbound = call_volume(g)
-    if total_calls > 0:
+    if index.total_calls > 0:
+        inbound = index.inbound
         through = inbound.get(service, 0) + sum(inbound.get(s, 0) for s in affected)
-        impact = min(1.0, through / total_calls)
+        impact = min(1.0, through / index.total_calls)
     else:
         impact = min(1.0, (len(affected) + 1) / max(1, g.number_of_nodes()))
     return BlastRadius(service=service, affected=affected, user_facing=user_facing, impact=impact)
 
 
-def _callers(g: nx.DiGraph, service: str, depth: int) -> list[str]:
+def _callers(callers: dict[str, list[str]], service: str, depth: int) -> list[str]:
     """Transitive callers of `service` up to `depth` calls away, in the same order as `upstream()`
-    (breadth first, each node's callers sorted), as plain names: one cheap pass for large graphs."""
-    pred = g._pred  # the raw adjacency (the public views cost a wrapper per node)
+    (breadth first, each node's callers sorted), as plain names, from `CallIndex.callers`."""
     seen = {service}
     frontier = [service]
     out: list[str] = []
     for _ in range(max(0, depth)):
         nxt: list[str] = []
         for node in frontier:
-            new = [n for n in pred[node] if n not in seen]
-            if new:
-                new.sort()
-                seen.update(new)
-                nxt.extend(new)
+            for n in callers.get(node, ()):
+                if n not in seen:
+                    seen.add(n)
+                    nxt.append(n)
         if not nxt:
             break
         out.extend(nxt)
