@@ -5,7 +5,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from lumos.agents.log_analyst import analyze_logs
-from lumos.tools.domain import LogRecord, TimeWindow, TriageReport
+from lumos.tools.domain import LogRecord, ServiceSignal, TimeWindow, TriageReport
 from lumos.tools.logs.stats import decrease_strength, increase_strength, poisson_cdf, poisson_sf
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -125,3 +125,39 @@ def test_a_silent_callee_is_blamed_through_callers() -> None:
     assert "payments" in by_name and "named_by_callers" in by_name["payments"].kinds
     assert "network_delay" in by_name["payments"].fault_hints
     assert "propagated_errors" in by_name["checkout"].kinds
+
+
+def test_service_discovery_noise_is_not_blame() -> None:
+    """"No instances available for X" bursts with registry refreshes: neither checkout's own
+    errors nor evidence against the service it names."""
+    rng = random.Random(11)
+    records = []
+    t = T0
+    while t < END:
+        t += timedelta(seconds=rng.expovariate(3.0))
+        if t >= ONSET and rng.random() < 0.5:
+            records.append(LogRecord(ts=t, service="checkout", level="ERROR",
+                                     message="Servlet.service() threw exception [java.lang.IllegalStateException: No instances available for payments]"))
+        else:
+            records.append(LogRecord(ts=t, service="checkout", level="INFO", message=f"order o-{rng.randint(1, 9999)} placed"))
+    report = analyze_logs(records, _triage())
+    by_name = {s.service: s for s in report.services}
+    assert "payments" not in by_name
+    assert "error_rate" not in by_name.get("checkout", ServiceSignal(service="checkout", score=0.0)).kinds
+
+
+def test_resource_wording_keeps_weight_and_names_the_fault() -> None:
+    """Ordinary (INFO) lines about the service's own resources are not workload mix."""
+    rng = random.Random(5)
+    records = []
+    t = T0
+    while t < END:
+        t += timedelta(seconds=rng.expovariate(3.0))
+        records.append(LogRecord(ts=t, service="courier", level="INFO", message=f"delivered parcel p-{rng.randint(1, 9999)}"))
+        if t >= ONSET and rng.random() < 0.4:
+            records.append(LogRecord(ts=t, service="courier", level="INFO",
+                                     message=f"[GC (Allocation Failure) pause {rng.randint(50, 400)}ms] heap {rng.randint(800, 990)}M used"))
+    report = analyze_logs(records, _triage())
+    courier = next(s for s in report.services if s.service == "courier")
+    assert max(courier.fault_hints, key=courier.fault_hints.get) == "memory_pressure"
+    assert courier.score > 0.15  # reported at all: workload-mix templates alone would not be

@@ -62,3 +62,9 @@ def test_timeouts_datastores_restarts_and_flat_cpu():
     flat.observed.add("cpu")
     assert _top(infer_fault_type(flat)) == "network_delay"
     assert _top(infer_fault_type(_f(self_time=0.9))) == "cpu_saturation"
+
+
+def test_restarts_with_memory_growth_are_memory_pressure():
+    assert _top(infer_fault_type(_f(restarts=0.9, memory=0.8))) == "memory_pressure"
+    assert _top(infer_fault_type(_f(restarts=0.9))) == "crash_loop"
+    assert _top(infer_fault_type(_f(restarts=0.9, memory=0.1))) == "crash_loop"

@@ -23,6 +23,7 @@ from lumos.graph.runner import Decider, IncidentOutcome
 HOME_OPTION = typer.Option(None, "--home", envvar="LUMOS_HOME", help="State folder (checkpoints, audit, reports). Default ~/.lumos.")
 YES_OPTION = typer.Option(False, "--yes", "-y", help="Approve every destructive step without asking (recorded as approved by you).")
 APPROVER_OPTION = typer.Option(None, "--approver", help="Name recorded as the approver. Default: cli:<login>.")
+ROLE_OPTION = typer.Option(None, "--role", help="Your approver group (e.g. dba) when the incident's workflow requires one.")
 
 
 def _approver(name: str | None) -> str:
@@ -38,10 +39,16 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def make_decider(console: Console, *, yes: bool, approver: str) -> Decider:
+def make_decider(console: Console, *, yes: bool, approver: str, role: str | None = None) -> Decider:
     """Approve with --yes, ask on a terminal, otherwise stop at the gate (return None)."""
 
     def decide(request: dict[str, Any]) -> dict[str, Any] | None:
+        answer = _decide(request)
+        if answer is not None and role:
+            answer["role"] = role
+        return answer
+
+    def _decide(request: dict[str, Any]) -> dict[str, Any] | None:
         console.print(approval_panel(request))
         if yes:
             console.print(f"  [green]approved[/] by {approver} (--yes)")
@@ -80,7 +87,7 @@ def finish(console: Console, session: Session, outcome: IncidentOutcome) -> None
         raise typer.Exit(1)
 
 
-def run_case(case_dir: Path, *, home: Path | None, yes: bool, approver: str | None) -> None:
+def run_case(case_dir: Path, *, home: Path | None, yes: bool, approver: str | None, role: str | None = None) -> None:
     """Replay one case folder as an incident with progress, approvals and a summary."""
     console = make_console()
     session = Session.open(home)
@@ -94,7 +101,7 @@ def run_case(case_dir: Path, *, home: Path | None, yes: bool, approver: str | No
     console.print(hypotheses_table(outcome))
     if outcome.runbook:
         console.print(f"Runbook: [bold]{outcome.runbook.runbook_id}[/] — {outcome.runbook.title} ({outcome.runbook.reason})")
-    decide = make_decider(console, yes=yes, approver=_approver(approver))
+    decide = make_decider(console, yes=yes, approver=_approver(approver), role=role)
     outcome = session.runner.drive(outcome, decide, progress=progress_printer(console))
     console.print(f"({time.perf_counter() - t0:.1f} s)")
     finish(console, session, outcome)
@@ -105,7 +112,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @user_errors
-    def demo(yes: bool = YES_OPTION, home: Optional[Path] = HOME_OPTION, approver: Optional[str] = APPROVER_OPTION) -> None:
+    def demo(
+        yes: bool = YES_OPTION,
+        home: Optional[Path] = HOME_OPTION,
+        approver: Optional[str] = APPROVER_OPTION,
+        role: Optional[str] = ROLE_OPTION,
+    ) -> None:
         """Run the bundled demo: a bad deploy breaks checkout in an 8-service shop.
 
         LUMOS diagnoses it offline, picks a runbook, asks before each destructive step
@@ -113,7 +125,7 @@ def register(app: typer.Typer) -> None:
         the audit trail and report are. Without a terminal and without --yes it stops at
         the first gate and prints the command to resume.
         """
-        run_case(demo_case_dir(), home=home, yes=yes, approver=approver)
+        run_case(demo_case_dir(), home=home, yes=yes, approver=approver, role=role)
 
     @app.command()
     @user_errors
@@ -122,9 +134,10 @@ def register(app: typer.Typer) -> None:
         yes: bool = YES_OPTION,
         home: Optional[Path] = HOME_OPTION,
         approver: Optional[str] = APPROVER_OPTION,
+        role: Optional[str] = ROLE_OPTION,
     ) -> None:
         """Run any recorded case folder as an incident (same flow as `lumos demo`)."""
-        run_case(case, home=home, yes=yes, approver=approver)
+        run_case(case, home=home, yes=yes, approver=approver, role=role)
 
     @app.command()
     @user_errors
@@ -136,6 +149,7 @@ def register(app: typer.Typer) -> None:
         yes: bool = YES_OPTION,
         home: Optional[Path] = HOME_OPTION,
         approver: Optional[str] = APPROVER_OPTION,
+        role: Optional[str] = ROLE_OPTION,
     ) -> None:
         """Answer the pending approval of a paused incident and continue it (in this new process)."""
         if approve == reject:
@@ -149,8 +163,10 @@ def register(app: typer.Typer) -> None:
             raise fail(f"incident {incident_id} is not waiting for an approval (status: {current.status})")
         name = _approver(approver)
         decision = {"decision": "approve" if approve else "reject", "approver": name, "comment": comment}
+        if role:
+            decision["role"] = role
         console.print(approval_panel(current.pending or {}))
         console.print(f"  [bold]{decision['decision']}d[/] by {name}")
         outcome = session.runner.resume(incident_id, decision, progress=progress_printer(console))
-        outcome = session.runner.drive(outcome, make_decider(console, yes=yes, approver=name), progress=progress_printer(console))
+        outcome = session.runner.drive(outcome, make_decider(console, yes=yes, approver=name, role=role), progress=progress_printer(console))
         finish(console, session, outcome)

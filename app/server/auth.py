@@ -20,13 +20,14 @@ class Principal(BaseModel):
 
     name: str
     role: Role
+    groups: list[str] = []
 
 
 class TokenBook:
     """The configured tokens; lookup digests every candidate so timing does not reveal a match."""
 
     def __init__(self, tokens: list[ApiToken]):
-        self._entries = [(hashlib.sha256(t.token.encode()).digest(), Principal(name=t.name, role=t.role)) for t in tokens]
+        self._entries = [(hashlib.sha256(t.token.encode()).digest(), Principal(name=t.name, role=t.role, groups=list(t.groups))) for t in tokens]
 
     def lookup(self, presented: str) -> Principal | None:
         """The principal holding `presented`, comparing against every token in constant time."""

@@ -34,6 +34,7 @@ class ApiToken(StrictModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
     role: Role
     token: str = Field(min_length=16, max_length=512, repr=False)
+    groups: list[str] = Field(default_factory=list, description="Approver groups (e.g. dba) that workflows may require.")
 
     @field_validator("role", mode="before")
     @classmethod
@@ -47,7 +48,7 @@ class ApiToken(StrictModel):
 
 
 def parse_tokens(text: str) -> list[ApiToken]:
-    """Parse `name:role:token,...` (the LUMOS_API_TOKENS format)."""
+    """Parse `name:role:token,...` (the LUMOS_API_TOKENS format); `role+group+group` adds approver groups (e.g. approver+dba)."""
     tokens: list[ApiToken] = []
     for number, item in enumerate((p.strip() for p in text.split(",")), start=1):
         if not item:
@@ -56,7 +57,8 @@ def parse_tokens(text: str) -> list[ApiToken]:
         if len(parts) != 3:
             raise InputError(f"entry {number} is not name:role:token", field="LUMOS_API_TOKENS")
         try:
-            tokens.append(ApiToken(name=parts[0], role=parts[1], token=parts[2]))
+            role, *groups = parts[1].split("+")
+            tokens.append(ApiToken(name=parts[0], role=role, token=parts[2], groups=[g for g in groups if g]))
         except ValidationError as exc:
             field, message = describe_validation_error(exc)
             raise InputError(f"entry {number} ({parts[0]}): {field}: {message}", field="LUMOS_API_TOKENS") from None

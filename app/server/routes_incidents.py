@@ -105,6 +105,10 @@ async def decide(
     if step not in (str(pending.get("step_index")), str(pending.get("step_id"))):
         raise HTTPException(409, f"incident {incident_id} is waiting for step {pending.get('step_index')} ({pending.get('step_id')}), not {step}")
     decision = {"decision": body.decision, "approver": who.name, "comment": body.comment}
+    needed = list(pending.get("approver_roles") or [])
+    matching = [g for g in who.groups if g in needed] if needed else []
+    if matching or who.groups:
+        decision["role"] = (matching or who.groups)[0]
     if not await run_in_threadpool(rt.store.decide, incident_id, decision):
         raise HTTPException(409, f"incident {incident_id} was decided by someone else meanwhile")
     request.app.state.workers.wake()

@@ -58,7 +58,7 @@ _HINTS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
     (fault, re.compile(pattern, re.IGNORECASE), weight)
     for fault, pattern, weight in (
         ("memory_pressure", r"OutOfMemory|\bOOM|out of memory|heap space|GC overhead|memory (?:limit|pressure)|"
-                            r"cannot allocate memory|ENOMEM|gc pause|full gc", 1.0),
+                            r"cannot allocate memory|ENOMEM|gc pause|full gc|Allocation Failure|\bGC\b[^\n]{0,80}\bpause", 1.0),
         ("resource_exhaustion", r"pool (?:is )?exhausted|exhausted|Connection is not available|too many (?:open files|connections)|"
                                 r"EMFILE|no space left|ENOSPC|disk (?:is )?full|disk usage|inodes|quota|RejectedExecution|thread pool|"
                                 r"rate limit|max(?:imum)? (?:connections|pool)|pool size|executor (?:saturated|rejected|queue)|queue (?:is )?full|"
