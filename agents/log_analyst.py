@@ -55,13 +55,12 @@ def _components(s: ServiceLogStats) -> dict[str, float]:
     # Ordinary lines whose wording names a resource fault (GC pauses, restarts, pool waits) are
     # not workload mix: they keep the weight of a notable change.
     other_top = max(
-        (_template_strength(t) * (NOTABLE_SHARE if _resource_wording(t) else WORKLOAD_SHARE) / NOTABLE_SHARE
-         for t in s.templates if not t.error),
+        (_template_strength(t) * (NOTABLE_SHARE if _resource_wording(t) else WORKLOAD_SHARE) for t in s.templates if not t.error),
         default=0.0,
     )
     return {
         "errors": s.error_increase * _origin_factor(s.propagated_share),
-        "templates": 0.5 * sum(error_tops) + NOTABLE_SHARE * other_top,
+        "templates": NOTABLE_SHARE * sum(error_tops) + other_top,
         # A longer wait after another service's line measures the call edge (either end, or the
         # network between), not this service: it counts half; waits after its own lines count fully.
         "latency": max(s.latency_increase, s.self_gap_increase, EDGE_GAP_SHARE * max(s.gap_increase, s.call_gap_increase)),

@@ -62,7 +62,7 @@ _HINTS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
         ("resource_exhaustion", r"pool (?:is )?exhausted|exhausted|Connection is not available|too many (?:open files|connections)|"
                                 r"EMFILE|no space left|ENOSPC|disk (?:is )?full|disk usage|inodes|quota|RejectedExecution|thread pool|"
                                 r"rate limit|max(?:imum)? (?:connections|pool)|pool size|executor (?:saturated|rejected|queue)|queue (?:is )?full|"
-                                r"saturated", 1.0),
+                                r"(?:executor|pool|queue|workers?) (?:is )?saturated", 1.0),
         ("crash_loop", r"restart(?:ed|ing)?|crash(?:ed|loop)?|back-?off|segfault|segmentation fault|exited with|"
                        r"core dumped|SIGKILL|SIGSEGV|shutting down|terminated unexpectedly|liveness probe failed", 1.0),
         ("config_change", r"\b(?:invalid|bad|missing|unknown|malformed|wrong) (?:config|configuration|setting|option|property|value)|"
