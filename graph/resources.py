@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -34,6 +36,19 @@ def load_extensions(settings: Settings) -> tuple[PluginSet, ActionRegistry, Runb
     known = Known(agents=[*BUILTIN_AGENTS, *plugins.agents], actions=registry.names(), roles=settings.approver_roles,
                   runbooks=set(library.runbooks))
     return plugins, registry, library, known
+
+
+def runbook_index(settings: Settings, library: RunbookLibrary) -> RunbookIndex:
+    """The retrieval index the settings ask for (see `Settings.runbook_index`)."""
+    from lumos.tools.runbooks.retrieval import ChromaConfig, open_runbook_index
+
+    config = ChromaConfig.from_env(settings.state_dir)
+    wanted = settings.runbook_index
+    if wanted == "auto":
+        wanted = "chroma" if config.host or (config.path is not None and config.path.is_dir()) else "lexical"
+    if wanted == "lexical":
+        return LexicalRunbookIndex(library)
+    return open_runbook_index(library, config, warn=lambda line: print(f"warning: {line}", file=sys.stderr))
 
 
 @dataclass
@@ -73,7 +88,7 @@ class Resources:
             settings=settings,
             audit=AuditTrail(settings.audit_db),
             library=library,
-            index=LexicalRunbookIndex(library),
+            index=runbook_index(settings, library),
             registry=registry,
             backend_for=backend_for,
             workflows=workflows,

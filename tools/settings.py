@@ -28,6 +28,11 @@ class Settings(StrictModel):
     onset_lookback_s: float = Field(default=120.0, ge=0, description="How long before the alert the incident window opens.")
     max_evidence_per_service: int = Field(default=5, ge=1, le=50, description="Hard bound on evidence lines per service in a report.")
     runbook_dirs: list[Path] = Field(default_factory=list, description="Extra runbook folders (os.pathsep-separated in the env).")
+    runbook_index: Literal["auto", "chroma", "lexical"] = Field(
+        default="auto",
+        description="Runbook retrieval: chroma (vectors + BM25), lexical (BM25), or auto = chroma once `lumos runbooks index` "
+        "has built the index (or LUMOS_CHROMA_HOST names a server), else lexical.",
+    )
     approval_timeout_s: float = Field(default=3600.0, gt=0, description="How long a gate waits before the incident escalates.")
     model: str = Field(default="openai:gpt-4.1-mini", description="Default model of every agent role: 'openai:MODEL' or 'openai:MODEL@BASE_URL'.")
     coordinator_model: str | None = Field(default=None, description="Model of the coordinator (triage, chat); default `model`.")
