@@ -13,9 +13,7 @@ from lumos.tools.domain import DependencyReport, Evidence, FaultType, Hypothesis
 
 LOCAL_KINDS = frozenset({"cpu", "memory", "self_time", "net_in", "error_origin", "restarts", "pool", "disk"})
 LOCAL_WORDING = ("memory_pressure", "crash_loop", "resource_exhaustion", "config_change", "bad_deploy")
-LOG_WEIGHT = 1.0
-import os
-RELAY_SHARE = float(os.environ.get("RS", "0.5"))  # trust in a log signal's own 0-1 score relative to the dependency ranking
+LOG_WEIGHT = 1.0  # trust in a log signal's own 0-1 score relative to the dependency ranking
 
 
 def _log_scores(log_report: LogReport | None) -> dict[str, ServiceSignal]:
@@ -66,21 +64,11 @@ def correlate(
     services = set(dep) | set(logs) | set(topology.service_names())
     if not services and triage.alert_service:
         services = {triage.alert_service}
-    # Errors a service relays without naming the callee (a bad answer it could not use) point at
-    # its callees: each such service passes a share of its log score to every callee it has, so a
-    # callee that several failing callers share collects the most.
-    relayed: dict[str, float] = {}
-    for name, sig in logs.items():
-        targets = sorted(callees.get(name, ()))
-        if "propagated_errors" not in sig.kinds or not targets:
-            continue
-        for c in targets:
-            relayed[c] = 1.0 - (1.0 - relayed.get(c, 0.0)) * (1.0 - RELAY_SHARE * sig.score / len(targets))
     out: list[Hypothesis] = []
     for svc in services:
         base = dep[svc].confidence if svc in dep else 0.0
         log_sig = logs.get(svc)
-        log_score = 1.0 - (1.0 - (log_sig.score if log_sig else 0.0)) * (1.0 - relayed.get(svc, 0.0))
+        log_score = log_sig.score if log_sig else 0.0
         # Errors a service logs are explained away by a callee that logs errors too, or whose own
         # resources/network the dependency report finds at fault (timeouts, failed calls upstream).
         explained = max(

@@ -40,9 +40,7 @@ _PROPAGATED_RE = re.compile(
     r"no route to host|unreachable|No instances available|I/O error on|HttpServerErrorException|HttpClientErrorException|"
     r"FeignException|RestClientException|ResourceAccessException|upstream|downstream|remote service|"
     r"status code:? 5\d\d|returned (?:status )?5\d\d|503 Service Unavailable|502 Bad Gateway|504 Gateway|"
-    r"circuit ?breaker|retry(?:ing)? (?:request|call)|calling \S+ failed|RPC failed|rpc error|"
-    r"InvalidResponse|invalid response|response validation|unexpected response|malformed response|cannot unmarshal|"
-    r"failed to (?:parse|decode|deserialize) (?:the )?response",
+    r"circuit ?breaker|retry(?:ing)? (?:request|call)|calling \S+ failed|RPC failed|rpc error",
     re.IGNORECASE,
 )
 
