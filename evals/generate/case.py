@@ -23,6 +23,14 @@ GENERATOR = "lumos.evals.generate v1"
 SPAN_BUDGET = 320  # target spans per case; keeps a default case well under 300 KB
 
 
+def accepted_runbooks(fault_type: FaultType) -> list[str]:
+    """Bundled runbooks that declare the fault type: any of them is an acceptable remediation."""
+    from lumos.tools.runbooks.library import RunbookLibrary
+
+    library = RunbookLibrary.load([])
+    return sorted(rb.id for rb in library.all() if fault_type in rb.fault_types)
+
+
 def _digest(seed: int) -> str:
     return hashlib.sha256(f"case:{seed}".encode()).hexdigest()[:6]
 
@@ -83,7 +91,7 @@ def generate_case(out_dir: Path, *, fault_type: FaultType | str, seed: int, serv
     databases = [n for n, s in system.services.items() if s.kind == "database"]
     truth = GroundTruth(
         root_cause=RootCause(service=plan.root, fault_type=ft, instance=plan.instance),
-        fault_start=fault_start, accepted_runbooks=[],
+        fault_start=fault_start, accepted_runbooks=accepted_runbooks(ft),
         forbidden_actions=["failover_database"] if databases and ft != FaultType.dependency_outage else [],
     )
     alert = build_alert(sub_rng(seed, "alert"), system.entry, system.name, symptom(rows, system.entry, fault_start), alert_time)
