@@ -193,7 +193,7 @@ def mine_range(
     line_clusters = array("i")
     total = 0
     for block in _blocks(path, start, end, max_line_chars):
-        if b"\r\n" in block:
+        if b"\r" in block:  # one memchr scan; a 2-byte search costs ~15x more
             block = block.replace(b"\r\n", b"\n")
         skel = skeleton(block) if fmt == "raw" else b""
         skeletons = skel.split(b"\n") if fmt == "raw" else []

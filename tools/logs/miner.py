@@ -22,6 +22,7 @@ import hashlib
 from collections import Counter
 from array import array
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -227,6 +228,18 @@ class TemplateMiner:
         if skeletons is None:
             skeletons = skeleton_lines(block)
         cache = self._skeleton_cache
+        try:  # the common case, every skeleton known: one C-level lookup pass, no None scan
+            found = itemgetter(*skeletons)(cache)
+            out = list(found) if len(skeletons) > 1 else [found]
+        except KeyError:
+            out = self._resolve_block(block, skeletons)
+        if count:
+            self.count(out)
+        return out
+
+    def _resolve_block(self, block: bytes, skeletons: list[bytes]) -> list[int]:
+        """Cluster index per line of a block in which some skeletons are new."""
+        cache = self._skeleton_cache
         out = list(map(cache.get, skeletons))
         if None in out:
             # resolve each new skeleton once, through its first line, in order of first
@@ -238,8 +251,6 @@ class TemplateMiner:
             out = list(map(cache.get, skeletons))
             if None in out:  # the cache was cleared while resolving (bounded memory)
                 out = [index(sk, ln) if i is None else i for sk, ln, i in zip(skeletons, lines, out)]
-        if count:
-            self.count(out)
         return out
 
     def count_block(self, block: bytes, *, skeletons: list[bytes] | None = None) -> int:
@@ -269,11 +280,10 @@ class TemplateMiner:
         """Sorted first positions of the `missing` skeletons in the block (C-level scans when few)."""
         if len(missing) <= _FEW_MISSES:
             return sorted(skeletons.index(sk) for sk in missing)
-        position: dict[bytes, int] = {}
-        for i, sk in enumerate(skeletons):
-            if sk in missing and sk not in position:
-                position[sk] = i
-        return sorted(position.values())
+        # C-level: filling a dict from the end leaves each skeleton's first position
+        n = len(skeletons)
+        position = dict(zip(reversed(skeletons), range(n - 1, -1, -1)))
+        return sorted(position[sk] for sk in missing)
 
     def absorb(self, template_text: str, count: int, examples: Sequence[str] = ()) -> int:
         """Merge a template mined elsewhere (another miner, another process) into this one:
