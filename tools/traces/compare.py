@@ -101,27 +101,37 @@ def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None
     out: dict[str, ServiceSpanShift] = {}
     # Remote calls per entry span (all remote calls made while serving that request).
     sequences = entry_call_sequences(index)
+    # Per service: [spans_base, spans_inc, errors_base, errors_inc, error_origins_inc].
+    counts: dict[str, list[int]] = {}
+    seq_get = sequences.get
     for f in index.facts:
         s = f.span
         if end is not None and s.start >= end:
             continue
         side = 1 if s.start >= onset else 0
-        svc = out.setdefault(s.service, ServiceSpanShift(service=s.service))
+        service = s.service
+        c = counts.get(service)
+        if c is None:
+            out[service] = ServiceSpanShift(service=service)
+            c = counts[service] = [0, 0, 0, 0, 0]
+        c[side] += 1
+        if s.status == "ERROR":
+            c[2 + side] += 1
         if side:
-            svc.spans_inc += 1
-            svc.errors_inc += s.status == "ERROR"
-            svc.error_origins_inc += f.error_origin
+            c[4] += f.error_origin
+        rc = f.remote_children
+        if f.gap_ms > 0 or rc:
+            for callee in rc if len(rc) == 1 else sorted(set(rc)):
+                gaps[(service, callee)][side].append(f.gap_ms)
         else:
-            svc.spans_base += 1
-            svc.errors_base += s.status == "ERROR"
-        if f.gap_ms > 0 or f.remote_children:
-            for callee in sorted(set(f.remote_children)):
-                gaps[(s.service, callee)][side].append(f.gap_ms)
-        else:
-            self_t[(s.service, s.operation)][side].append(f.self_ms)
+            self_t[(service, s.operation)][side].append(f.self_ms)
         if f.is_entry:
-            lat[(s.service, s.operation)][side].append(s.duration_ms)
-            calls[(s.service, s.operation)][side].append(float(len(sequences.get((s.trace_id, s.span_id), ()))))
+            op = (service, s.operation)
+            lat[op][side].append(s.duration_ms)
+            calls[op][side].append(float(len(seq_get((s.trace_id, s.span_id), ()))))
+    for service, (nb, ni, eb, ei, oi) in counts.items():
+        svc = out[service]
+        svc.spans_base, svc.spans_inc, svc.errors_base, svc.errors_inc, svc.error_origins_inc = nb, ni, eb, ei, oi
 
     def per_service(table: dict[tuple[str, str], tuple[list[float], list[float]]]) -> dict[str, Shift]:
         grouped: dict[str, list[tuple[Shift, int]]] = defaultdict(list)
@@ -189,8 +199,12 @@ def gap_outliers(index: SpanIndex, onset: datetime) -> list[EdgeGapOutlier]:
     inc: dict[tuple[str, str], list[float]] = defaultdict(list)
     base: dict[tuple[str, str], list[float]] = defaultdict(list)
     for f in index.facts:
-        for callee in sorted(set(f.remote_children)):
-            (inc if f.span.start >= onset else base)[(f.span.service, callee)].append(f.gap_ms)
+        rc = f.remote_children
+        if not rc:
+            continue
+        table = inc if f.span.start >= onset else base
+        for callee in rc if len(rc) == 1 else sorted(set(rc)):
+            table[(f.span.service, callee)].append(f.gap_ms)
     if len(inc) < 4:
         return []
 

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from lumos.tools.traces.spans import SpanIndex, entry_call_sequences
+from lumos.tools.traces.spans import SpanIndex, entry_call_sequences, facts_by_key
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def truncation_blame(index: SpanIndex, onset: datetime) -> dict[str, TruncationB
     the prefix is blamed; an empty prefix blames S itself (it failed before calling anyone).
     """
     seqs = entry_call_sequences(index)
-    facts = {(f.span.trace_id, f.span.span_id): f for f in index.facts}
+    facts = facts_by_key(index)
     baseline: dict[tuple[str, str], set[tuple[str, ...]]] = defaultdict(set)
     incident: list[tuple[tuple[str, str], tuple[str, ...]]] = []
     for key, seq in seqs.items():
