@@ -78,6 +78,49 @@ class VerifyResult(BaseModel):
     problems: list[str]
 
 
+def new_record(incident_id: str, seq: int, prev: str, kind: str, actor: str, payload: Any) -> tuple[dict[str, Any], str]:
+    """The fields of the next record of a chain and their hash (shared by every audit store)."""
+    fields = {
+        "seq": seq,
+        "incident_id": incident_id,
+        "ts": datetime.now(timezone.utc).isoformat(),
+        "kind": kind,
+        "actor": actor,
+        "data": payload,
+        "prev_hash": prev,
+    }
+    return fields, record_hash(fields)
+
+
+def event_from_row(row: tuple) -> AuditEvent:
+    """An AuditEvent from a (seq, incident_id, ts, kind, actor, data, prev_hash, hash) row."""
+    return AuditEvent(seq=row[0], incident_id=row[1], ts=row[2], kind=row[3], actor=row[4], data=json.loads(row[5]),
+                      prev_hash=row[6], hash=row[7])
+
+
+def check_chain(incident_id: str, rows: list[tuple], head: tuple | None) -> VerifyResult:
+    """Recompute a chain from its rows in insertion order and compare with the stored head."""
+    problems: list[str] = []
+    prev = GENESIS
+    for expected_seq, row in enumerate(rows, start=1):
+        seq, _, ts, kind, actor, data, prev_hash, stored = row
+        fields = {"seq": seq, "incident_id": incident_id, "ts": ts, "kind": kind, "actor": actor,
+                  "data": json.loads(data), "prev_hash": prev_hash}
+        if seq != expected_seq:
+            problems.append(f"record {expected_seq}: sequence number is {seq} (removed or reordered records)")
+        if prev_hash != prev:
+            problems.append(f"record {seq}: prev_hash does not match the previous record (chain broken)")
+        if record_hash(fields) != stored:
+            problems.append(f"record {seq}: content does not match its hash (edited)")
+        prev = stored
+    if head is None:
+        if rows:
+            problems.append("chain head is missing")
+    elif not rows or head[0] != len(rows) or head[1] != prev:
+        problems.append(f"chain head says {head[0]} records ending in {head[1][:12]}, found {len(rows)} (records removed)")
+    return VerifyResult(incident_id=incident_id, ok=not problems, records=len(rows), problems=problems)
+
+
 class AuditTrail:
     """Hash-chained audit records in a SQLite file, safe for concurrent writers (threads and processes)."""
 
@@ -119,16 +162,7 @@ class AuditTrail:
                         return None
                 head = conn.execute("SELECT seq, hash FROM audit_heads WHERE incident_id=?", (incident_id,)).fetchone()
                 seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-                fields = {
-                    "seq": seq,
-                    "incident_id": incident_id,
-                    "ts": datetime.now(timezone.utc).isoformat(),
-                    "kind": kind,
-                    "actor": actor,
-                    "data": payload,
-                    "prev_hash": prev,
-                }
-                digest = record_hash(fields)
+                fields, digest = new_record(incident_id, seq, prev, kind, actor, payload)
                 conn.execute(
                     "INSERT INTO audit_events (incident_id, seq, ts, kind, actor, data, prev_hash, hash, dedupe_key)"
                     " VALUES (?,?,?,?,?,?,?,?,?)",
@@ -153,10 +187,7 @@ class AuditTrail:
                 " WHERE incident_id=? ORDER BY seq",
                 (incident_id,),
             ).fetchall()
-        return [
-            AuditEvent(seq=r[0], incident_id=r[1], ts=r[2], kind=r[3], actor=r[4], data=json.loads(r[5]), prev_hash=r[6], hash=r[7])
-            for r in rows
-        ]
+        return [event_from_row(r) for r in rows]
 
     def incidents(self) -> list[str]:
         """Every incident id that has records."""
@@ -177,23 +208,4 @@ class AuditTrail:
                 (incident_id,),
             ).fetchall()
             head = conn.execute("SELECT seq, hash FROM audit_heads WHERE incident_id=?", (incident_id,)).fetchone()
-        problems: list[str] = []
-        prev = GENESIS
-        for expected_seq, row in enumerate(rows, start=1):
-            seq, _, ts, kind, actor, data, prev_hash, stored = row
-            fields = {"seq": seq, "incident_id": incident_id, "ts": ts, "kind": kind, "actor": actor,
-                      "data": json.loads(data), "prev_hash": prev_hash}
-            if seq != expected_seq:
-                problems.append(f"record {expected_seq}: sequence number is {seq} (removed or reordered records)")
-            if prev_hash != prev:
-                problems.append(f"record {seq}: prev_hash does not match the previous record (chain broken)")
-            actual = record_hash(fields)
-            if actual != stored:
-                problems.append(f"record {seq}: content does not match its hash (edited)")
-            prev = stored
-        if head is None:
-            if rows:
-                problems.append("chain head is missing")
-        elif not rows or head[0] != len(rows) or head[1] != prev:
-            problems.append(f"chain head says {head[0]} records ending in {head[1][:12]}, found {len(rows)} (records removed)")
-        return VerifyResult(incident_id=incident_id, ok=not problems, records=len(rows), problems=problems)
+        return check_chain(incident_id, rows, head)

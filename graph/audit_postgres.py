@@ -7,11 +7,9 @@ transaction-scoped advisory lock, so several processes can write the same chain.
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from lumos.graph.audit import GENESIS, VerifyResult, _jsonable, canonical_json, record_hash
+from lumos.graph.audit import GENESIS, VerifyResult, _jsonable, canonical_json, check_chain, event_from_row, new_record
 from lumos.tools.domain import AuditEvent
 
 _SCHEMA = [
@@ -105,16 +103,7 @@ class PostgresAuditTrail:
                     return None
             head = conn.execute("SELECT seq, hash FROM audit_heads WHERE incident_id=%s", (incident_id,)).fetchone()
             seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-            fields = {
-                "seq": seq,
-                "incident_id": incident_id,
-                "ts": datetime.now(timezone.utc).isoformat(),
-                "kind": kind,
-                "actor": actor,
-                "data": payload,
-                "prev_hash": prev,
-            }
-            digest = record_hash(fields)
+            fields, digest = new_record(incident_id, seq, prev, kind, actor, payload)
             conn.execute(
                 "INSERT INTO audit_events (incident_id, seq, ts, kind, actor, data, prev_hash, hash, dedupe_key)"
                 " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)",
@@ -137,10 +126,7 @@ class PostgresAuditTrail:
 
     def events(self, incident_id: str) -> list[AuditEvent]:
         """All records of an incident in chain order."""
-        return [
-            AuditEvent(seq=r[0], incident_id=r[1], ts=r[2], kind=r[3], actor=r[4], data=json.loads(r[5]), prev_hash=r[6], hash=r[7])
-            for r in self._rows(incident_id, "seq")
-        ]
+        return [event_from_row(r) for r in self._rows(incident_id, "seq")]
 
     def incidents(self) -> list[str]:
         """Every incident id that has records."""
@@ -157,22 +143,4 @@ class PostgresAuditTrail:
         rows = self._rows(incident_id, "id")
         with self.pool.connection() as conn:
             head = conn.execute("SELECT seq, hash FROM audit_heads WHERE incident_id=%s", (incident_id,)).fetchone()
-        problems: list[str] = []
-        prev = GENESIS
-        for expected_seq, row in enumerate(rows, start=1):
-            seq, _, ts, kind, actor, data, prev_hash, stored = row
-            fields = {"seq": seq, "incident_id": incident_id, "ts": ts, "kind": kind, "actor": actor,
-                      "data": json.loads(data), "prev_hash": prev_hash}
-            if seq != expected_seq:
-                problems.append(f"record {expected_seq}: sequence number is {seq} (removed or reordered records)")
-            if prev_hash != prev:
-                problems.append(f"record {seq}: prev_hash does not match the previous record (chain broken)")
-            if record_hash(fields) != stored:
-                problems.append(f"record {seq}: content does not match its hash (edited)")
-            prev = stored
-        if head is None:
-            if rows:
-                problems.append("chain head is missing")
-        elif not rows or head[0] != len(rows) or head[1] != prev:
-            problems.append(f"chain head says {head[0]} records ending in {head[1][:12]}, found {len(rows)} (records removed)")
-        return VerifyResult(incident_id=incident_id, ok=not problems, records=len(rows), problems=problems)
+        return check_chain(incident_id, rows, head)
