@@ -68,3 +68,20 @@ def test_restarts_with_memory_growth_are_memory_pressure():
     assert _top(infer_fault_type(_f(restarts=0.9, memory=0.8))) == "memory_pressure"
     assert _top(infer_fault_type(_f(restarts=0.9))) == "crash_loop"
     assert _top(infer_fault_type(_f(restarts=0.9, memory=0.1))) == "crash_loop"
+
+
+def _flat_cpu(**scores: float) -> ServiceFeatures:
+    f = _f(**scores)
+    f.observed.add("cpu")  # CPU was measured and did not move
+    return f
+
+
+def test_flat_cpu_own_latency_is_starvation_unless_calls_out_slowed():
+    # Latency the service measures itself rose, CPU usage flat, calls out unchanged: starvation
+    # (contention/throttling) that the container's usage cannot show; a network delay into it
+    # only widens the gap around it.
+    assert _top(infer_fault_type(_flat_cpu(server_latency=0.95, net_in=0.9))) == "cpu_saturation"
+    # Its outgoing calls got slower too: it is waiting on the network.
+    assert _top(infer_fault_type(_flat_cpu(server_latency=0.9, net_out=0.95))) == "network_delay"
+    # Span self time alone with flat CPU: likelier waiting on something untraced.
+    assert _top(infer_fault_type(_flat_cpu(self_time=0.9, net_out=0.2))) == "network_delay"

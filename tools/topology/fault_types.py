@@ -27,18 +27,26 @@ def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[s
             hints[fault] = round(min(1.0, value), 4)
 
     # Own slowness (span self time, latency the service measures on its incoming calls) means its
-    # processing got slower; a network delay only widens the gap around it. If CPU is measured
-    # and flat, own slowness is not CPU starvation (waiting on something untraced instead).
-    own = max(s.get("self_time", 0.0), s.get("server_latency", 0.0))
+    # processing got slower; a delay on the network into it only widens the gap around it. With
+    # CPU measured and flat, the two kinds of own slowness part ways: span self time is likelier
+    # waiting on something untraced (a slow network to a database), while latency the service
+    # measures itself, with its outgoing calls no slower, is starvation that contention or
+    # throttling keep out of the container's own CPU usage.
+    self_time, server = s.get("self_time", 0.0), s.get("server_latency", 0.0)
+    own = max(self_time, server)
     cpu = s.get("cpu", 0.0)
     cpu_flat = "cpu" in f.observed and cpu < 0.2
-    add("cpu_saturation", max(cpu, 0.7 * own * (0.3 if cpu_flat else 1.0)))
+    net_out = s.get("net_out", 0.0)
+    if cpu_flat:
+        add("cpu_saturation", max(cpu, 0.7 * server * (1.0 - 0.7 * net_out), 0.21 * self_time))
+    else:
+        add("cpu_saturation", max(cpu, 0.7 * own))
     # Stress and GC raise memory and CPU together: memory pressure when memory stands out.
     add("memory_pressure", 0.8 * s.get("memory", 0.0) * (1.0 - 0.7 * cpu))
-    net = max(s.get("net_in", 0.0), s.get("net_out", 0.0))
+    net = max(s.get("net_in", 0.0), net_out)
     add("network_delay", net * (1.0 - cpu) * (1.0 - 0.7 * own))
     if cpu_flat:
-        add("network_delay", 0.6 * own)
+        add("network_delay", 0.6 * max(self_time, server * net_out))
     origin = s.get("error_origin", 0.0)  # errors seen to start here, not merely passing through
     slow = max(s.get("latency", 0.0), own, net)
     thrown = max(s.get("error_origin", 0.0), 0.8 * s.get("calls_changed", 0.0))
