@@ -5,7 +5,8 @@ JVM exceptions, Kubernetes, cache, queue messages with IPs, UUIDs, durations, us
 paths, hex ids). Then, on that same file:
   * LUMOS: `mine_file` (what `lumos logs templates FILE` runs), in a fresh process, with its
     peak RSS, counts only and with per-line assignments, and the CLI command end to end with
-    --assignments;
+    --assignments; the path that ran is printed (the optional native scanner or pure Python),
+    and the pure-Python path (LUMOS_LOGS_NATIVE=0) is timed too for comparison;
   * drain3 with its default configuration (all lines, or the first --drain3-lines);
   * `grep -c .` as the reading-speed reference.
 
@@ -116,10 +117,12 @@ _LUMOS_RUNNER = """
 import json, resource, sys, time
 t0 = time.perf_counter()
 from lumos.tools.logs.filemine import mine_file
+from lumos.tools.logs.native import active_path
 t1 = time.perf_counter()
 r = mine_file(sys.argv[1], assignments=sys.argv[2] == "1", workers=int(sys.argv[3]))
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "mine_s": t2 - t1, "lines": r.lines_total, "templates": len(r.templates),
+                  "path": active_path(),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -131,10 +134,12 @@ mod.logs_app(sys.argv[2:])
 """
 
 
-def run_lumos(path: Path, assignments: bool, workers: int = 1) -> dict:
-    """Mine the file in a fresh process; returns times, template count and peak RSS (of the parent)."""
+def run_lumos(path: Path, assignments: bool, workers: int = 1, native: bool = True) -> dict:
+    """Mine the file in a fresh process; returns times, template count, the path that ran
+    ("native" or "python"; `native=False` forces pure Python) and peak RSS (of the parent)."""
+    env = {**os.environ, "LUMOS_LOGS_NATIVE": "1" if native else "0"}
     out = subprocess.run([sys.executable, "-c", _LUMOS_RUNNER, str(path), "1" if assignments else "0", str(workers)],
-                         check=True, capture_output=True, text=True)
+                         check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -195,11 +200,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"file: {path} ({args.lines:,} lines, {size_mb:.1f} MB, seed {args.seed}, generated in {time.perf_counter() - t0:.1f}s)")
         lumos = min((run_lumos(path, False) for _ in range(3)), key=lambda r: r["mine_s"])  # best of 3
         lumos_rate = lumos["lines"] / lumos["mine_s"]
-        print(f"lumos mine_file : best of 3 {lumos['mine_s']:.2f}s  {lumos_rate:,.0f} lines/s  {lumos['templates']} templates  "
-              f"peak RSS {lumos['peak_rss_mb']:.0f} MB  (counts only: `lumos logs templates FILE`)")
+        print(f"lumos mine_file : best of 3 {lumos['mine_s']:.3f}s  {lumos_rate:,.0f} lines/s  {lumos['templates']} templates  "
+              f"peak RSS {lumos['peak_rss_mb']:.0f} MB  (counts only: `lumos logs templates FILE`; path: {lumos['path']})")
         full = min((run_lumos(path, True) for _ in range(3)), key=lambda r: r["mine_s"])
-        print(f"  + assignments : best of 3 {full['mine_s']:.2f}s  {full['lines'] / full['mine_s']:,.0f} lines/s  "
+        print(f"  + assignments : best of 3 {full['mine_s']:.3f}s  {full['lines'] / full['mine_s']:,.0f} lines/s  "
               f"peak RSS {full['peak_rss_mb']:.0f} MB  (per-line template ids kept, for --assignments)")
+        pure = min((run_lumos(path, False, native=False) for _ in range(3)), key=lambda r: r["mine_s"])
+        pure_rate = pure["lines"] / pure["mine_s"]
+        print(f"  pure Python   : best of 3 {pure['mine_s']:.3f}s  {pure_rate:,.0f} lines/s  {pure['templates']} templates  "
+              f"peak RSS {pure['peak_rss_mb']:.0f} MB  (counts only, LUMOS_LOGS_NATIVE=0; path: {pure['path']})")
         cores = os.cpu_count() or 1
         par = min((run_lumos(path, False, cores) for _ in range(3)), key=lambda r: r["mine_s"]) if cores > 1 else None
         if par:
@@ -221,10 +230,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  lumos / drain3 = {lumos_rate / drain[0]:.1f}x   (target >= 20x)")
         if grep_s is not None:
             print(f"  lumos / grep   = {lumos_rate / (args.lines / grep_s):.3f}x (target >= 0.2x)")
+        print(f"  ({lumos['path']} path; pure Python: "
+              + (f"{pure_rate / drain[0]:.1f}x drain3" if drain is not None else "")
+              + (f", {pure_rate / (args.lines / grep_s):.3f}x grep" if grep_s is not None else "") + ")")
         if drain and par:
             print(f"  lumos --workers {cores} / drain3 = {par['lines'] / par['mine_s'] / drain[0]:.1f}x")
         print(f"  lumos+assign / drain3 = {full['lines'] / full['mine_s'] / drain[0]:.1f}x" if drain else "", end="\n" if drain else "")
-        print(f"  peak memory    = {max(lumos['peak_rss_mb'], full['peak_rss_mb']):.0f} MB (target < 1024 MB)")
+        peak = max(lumos["peak_rss_mb"], full["peak_rss_mb"], pure["peak_rss_mb"])
+        print(f"  peak memory    = {peak:.0f} MB (target < 1024 MB)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

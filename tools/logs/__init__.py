@@ -1,7 +1,8 @@
 """lumos.tools.logs: log template mining, line formats, window comparison and log sources.
 
 - `TemplateMiner` (streaming, stable ids) and `mine_file` (a file in one pass, with per-line
-  assignments and bad-line accounting);
+  assignments and bad-line accounting); `native` says whether the optional C scanner
+  (`_scan`, built by `pip install` when a compiler is present) speeds them up;
 - `compare_windows`: incident vs baseline per service and template (what the log agent uses);
 - `LogSource` / `LogQuery`: query and aggregate logs; `FileLogSource` (files, the embedded
   default) and `lumos.tools.logs.elastic.ElasticLogSource` (Elasticsearch/OpenSearch, optional

@@ -4,7 +4,9 @@ Three stages keep it fast and bounded:
 1. a *skeleton* of the line (its bytes with every hex digit 0-9a-fA-F deleted, one C-level
    `bytes.translate` per block) is looked up in a bounded cache: lines that differ only in
    numbers and hex ids (the bulk of any log) share a skeleton, so the common path per line
-   is one dict lookup and no regex at all;
+   is one dict lookup and no regex at all (with the optional native scanner, one C pass per
+   block finds the distinct skeletons and Python works per distinct skeleton only:
+   `add_scan`/`count_scan`, see `lumos.tools.logs.native`);
 2. for a new skeleton, masking (one regex) turns the line into a *key*; identical keys share
    a template through a second bounded cache;
 3. a new key is matched against the clusters of the same token count and leading constant
@@ -18,15 +20,14 @@ old id is kept as an alias (`resolve`).
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from array import array
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from lumos.tools.logs import native
 from lumos.tools.logs.masking import MASK_RE, WILDCARD
+from lumos.tools.logs.template import MAX_EXAMPLES, Template, _Cluster, template_id
 from lumos.tools.logs.tokens import similarity, skeleton, skeleton_lines, tokenize_key
 
 __all__ = ["Template", "TemplateMiner", "skeleton", "skeleton_lines", "template_id", "tokenize_key"]
@@ -34,38 +35,8 @@ __all__ = ["Template", "TemplateMiner", "skeleton", "skeleton_lines", "template_
 DEFAULT_SIMILARITY = 0.85
 DEFAULT_CACHE_SIZE = 200_000
 DEFAULT_SLOT_VALUES = 10
-MAX_EXAMPLES = 3
 _FEW_MISSES = 32
 _MAX_FAMILY_TOKENS = 40
-
-
-def template_id(text: str) -> str:
-    """Stable 12-hex-digit id of a template text."""
-    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=6).hexdigest()
-
-
-class Template(BaseModel):
-    """One mined template: its id, text (variables as `<*>`), line count and a few examples."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    text: str
-    count: int
-    examples: list[str] = Field(default_factory=list)
-
-
-class _Cluster:
-    """Mutable state of one template while mining (internal)."""
-
-    __slots__ = ("tokens", "count", "examples", "text", "id")
-
-    def __init__(self, tokens: list[str], example: str):
-        self.tokens = tokens
-        self.count = 0
-        self.examples: list[str] = [example[:500]]
-        self.text = " ".join(tokens)
-        self.id = template_id(self.text)
 
 
 class TemplateMiner:
@@ -224,8 +195,11 @@ class TemplateMiner:
     def add_block(self, block: bytes, *, count: bool = True, skeletons: list[bytes] | None = None) -> list[int]:
         """Add every line of a block of newline-separated UTF-8 lines (no trailing newline);
         returns one cluster index per line (the fast path: C-level work per line).
-        `skeletons` may pass `skeleton_lines(block)` when the caller already computed it."""
+        `skeletons` may pass `skeleton_lines(block)` when the caller already computed it;
+        without it the native scanner is used when available (same result)."""
         if skeletons is None:
+            if native.enabled():
+                return self.add_scan(block, native.scan_block(block), count=count).tolist()
             skeletons = skeleton_lines(block)
         cache = self._skeleton_cache
         try:  # the common case, every skeleton known: one C-level lookup pass, no None scan
@@ -248,15 +222,51 @@ class TemplateMiner:
             index = self._index_line
             for i in self._first_positions(skeletons, set(skeletons).difference(cache)):
                 index(skeletons[i], lines[i])
-            out = list(map(cache.get, skeletons))
-            if None in out:  # the cache was cleared while resolving (bounded memory)
-                out = [index(sk, ln) if i is None else i for sk, ln, i in zip(skeletons, lines, out)]
+            out = self._lookup_lines(skeletons, lines)
         return out
+
+    def _lookup_lines(self, skeletons: list[bytes], lines: list[bytes]) -> list[int]:
+        """Cluster index per line once the new skeletons were resolved; a line whose skeleton
+        left the cache (cleared while resolving, bounded memory) is resolved again."""
+        out = list(map(self._skeleton_cache.get, skeletons))
+        if None in out:
+            index = self._index_line
+            out = [index(sk, ln) if i is None else i for sk, ln, i in zip(skeletons, lines, out)]
+        return out
+
+    def _learn_scan(self, block: bytes, scan: native.BlockScan) -> None:
+        """Resolve the skeletons of a native scan that are not cached yet, once each, through
+        their first line, in order of first appearance (what the pure-Python path does)."""
+        cache = self._skeleton_cache
+        missing = [i for i, sk in enumerate(scan.skeletons) if sk not in cache]
+        for i in missing:
+            start, end = scan.spans[i]
+            self._index_line(scan.skeletons[i], block[start:end])
+
+    def add_scan(self, block: bytes, scan: native.BlockScan, *, count: bool = True) -> array:
+        """`add_block` for a block already scanned natively (`native.scan_block` with
+        `want_lines`): Python work per distinct skeleton only; array('i') of cluster indices."""
+        if scan.uids is None:
+            raise ValueError("add_scan needs a scan with per-line indices (want_lines=True)")
+        self._learn_scan(block, scan)
+        table = list(map(self._skeleton_cache.get, scan.skeletons))
+        if None in table:  # the cache was cleared while resolving: the exact per-line path
+            out = array("i", self._lookup_lines(skeleton_lines(block), block.split(b"\n")))
+            if count:
+                self.count(out)
+            return out
+        if count:
+            clusters = self._clusters
+            for idx, n in zip(table, scan.counts):
+                clusters[self.final_index(idx)].count += n
+        return native.remap(scan.uids, table)
 
     def count_block(self, block: bytes, *, skeletons: list[bytes] | None = None) -> int:
         """Like `add_block` but only counts (no per-line result): one Counter over the skeletons
         and work per distinct skeleton only. Returns the number of lines."""
         if skeletons is None:
+            if native.enabled():
+                return self.count_scan(block, native.scan_block(block, want_lines=False))
             skeletons = skeleton_lines(block)
         counts = Counter(skeletons)
         cache = self._skeleton_cache
@@ -275,6 +285,17 @@ class TemplateMiner:
                 idx = self._index_line(sk, lines[skeletons.index(sk)])
             clusters[self.final_index(idx)].count += n
         return len(skeletons)
+
+    def count_scan(self, block: bytes, scan: native.BlockScan) -> int:
+        """`count_block` for a block already scanned natively; returns the number of lines."""
+        self._learn_scan(block, scan)
+        cache, clusters = self._skeleton_cache, self._clusters
+        for sk, (start, end), n in zip(scan.skeletons, scan.spans, scan.counts):
+            idx = cache.get(sk)
+            if idx is None:  # the cache was cleared while resolving (bounded memory)
+                idx = self._index_line(sk, block[start:end])
+            clusters[self.final_index(idx)].count += n
+        return scan.lines
 
     def _first_positions(self, skeletons: list[bytes], missing: set[bytes]) -> list[int]:
         """Sorted first positions of the `missing` skeletons in the block (C-level scans when few)."""

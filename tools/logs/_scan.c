@@ -1,0 +1,547 @@
+/*
+ * lumos.tools.logs._scan: optional native scanner of log blocks for template mining.
+ *
+ * Why: the pure-Python fast path of the miner needs four C-level passes per block
+ * (bytes.translate for the skeletons, split, a dict/Counter pass, the clean checks) plus
+ * the objects they allocate: one bytes object per line. This module does the per-line
+ * work in ONE pass without creating a Python object per line, so Python only works per
+ * *distinct* skeleton.
+ *
+ * A line's skeleton is the line without hex digits (0-9a-fA-F), every control byte but
+ * tab turned into NUL (exactly `lumos.tools.logs.tokens.skeleton`). Skeletons are kept in
+ * an open-addressing hash table keyed by a 64-bit hash, always confirmed by comparing
+ * length and bytes, so a hash collision can never merge two skeletons.
+ *
+ * scan(block, window, want_lines=True) ->
+ *     (skeletons, spans, counts, uids, lines, flags)
+ *   skeletons: list[bytes]  the distinct skeletons in order of first appearance
+ *   spans:     list[tuple[int, int]]  [start, end) byte offsets of each one's first line
+ *   counts:    list[int]  lines per distinct skeleton
+ *   uids:      bytes (native int32 per line: index into skeletons) or None
+ *   lines:     int  number of lines (a block of n newlines has n + 1 lines)
+ *   flags:     int  CONTROL 1 (a NUL/control byte but tab), NONASCII 2 (a byte >= 0x80),
+ *                   EMPTY 4 (a line with an empty skeleton), LONG 8 (the block is longer
+ *                   than `window` and some aligned window of `window` bytes has no newline)
+ *
+ * remap(uids, table) -> bytes: native int32 table[uid] for every int32 uid.
+ * simd(flag=None) -> bool: whether the SSSE3 skeleton loop is used (switchable for tests).
+ *
+ * Speed: the skeleton of a line is built 16 bytes at a time with SSSE3 where the CPU has it
+ * (runtime check; a portable scalar loop otherwise, and for lines with control bytes), and
+ * the loop is software-pipelined (see scan_block). The scan runs without the GIL.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { F_CONTROL = 1, F_NONASCII = 2, F_EMPTY = 4, F_LONG = 8 };
+
+/* One entry per input byte (one table load per byte in the hot loop):
+ * bits 0-7 its skeleton byte, bits 8-11 its F_CONTROL / F_NONASCII flags, bit 12 set
+ * unless it is a hex digit (dropped from the skeleton). */
+#define FLAG_SHIFT 8
+#define KEEP_SHIFT 12
+static uint16_t TABLE[256];
+
+static void
+init_tables(void)
+{
+    for (int b = 0; b < 256; b++) {
+        int control = (b < 32 && b != 9 && b != 10) || b == 127;
+        int hex = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
+        unsigned flags = (control ? F_CONTROL : 0) | (b >= 128 ? F_NONASCII : 0);
+        TABLE[b] = (uint16_t)((control ? 0 : b) | (flags << FLAG_SHIFT) | ((hex ? 0u : 1u) << KEEP_SHIFT));
+    }
+}
+
+/* Skeleton of one line with the scalar table: returns its length, ORs the line's flags
+ * into *flags. `dst` has room for `len` bytes. */
+static inline Py_ssize_t
+skeleton_scalar(const uint8_t *src, Py_ssize_t len, uint8_t *dst, int *flags)
+{
+    Py_ssize_t k = 0;
+    unsigned acc = 0;
+    for (Py_ssize_t j = 0; j < len; j++) {
+        unsigned v = TABLE[src[j]];
+        dst[k] = (uint8_t)v;
+        k += v >> KEEP_SHIFT;
+        acc |= v;
+    }
+    *flags |= (int)((acc >> FLAG_SHIFT) & 0xf);
+    return k;
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_SSSE3 1
+#include <immintrin.h>
+
+/* PACK[m]: pshufb indices that move the bytes whose bit is set in m to the front. */
+static uint8_t PACK[256][16];
+static int use_ssse3;
+
+static void
+init_pack(void)
+{
+    for (int m = 0; m < 256; m++) {
+        int j = 0;
+        memset(PACK[m], 0x80, 16);
+        for (int i = 0; i < 8; i++)
+            if (m >> i & 1)
+                PACK[m][j++] = (uint8_t)i;
+    }
+    __builtin_cpu_init();
+    use_ssse3 = __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt");
+}
+
+/* Skeleton of one line, 16 bytes at a time (hex digits found by range compares, the
+ * others left-packed with pshufb). `avail` >= len bytes are readable at src (bytes past
+ * `len` are read but ignored); `dst` has room for len + 16 bytes. Returns the length, or
+ * -1 when the line holds a control byte (the caller then uses the scalar path, which maps
+ * control bytes to NUL). */
+__attribute__((target("ssse3,popcnt"))) static Py_ssize_t
+skeleton_ssse3(const uint8_t *src, Py_ssize_t len, Py_ssize_t avail, uint8_t *dst, int *flags)
+{
+    const __m128i c2f = _mm_set1_epi8(0x2f), c3a = _mm_set1_epi8(0x3a);
+    const __m128i c60 = _mm_set1_epi8(0x60), c67 = _mm_set1_epi8(0x67), c20 = _mm_set1_epi8(0x20);
+    const __m128i tab = _mm_set1_epi8(9), nl = _mm_set1_epi8(10), del = _mm_set1_epi8(0x7f);
+    const __m128i neg1 = _mm_set1_epi8(-1);
+    Py_ssize_t j = 0, k = 0;
+    unsigned high = 0;
+    while (j < len && j + 16 <= avail) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(src + j));
+        unsigned live = len - j >= 16 ? 0xffffu : (1u << (len - j)) - 1;
+        __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, c2f), _mm_cmplt_epi8(v, c3a));
+        __m128i lower = _mm_or_si128(v, c20);
+        __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, c60), _mm_cmplt_epi8(lower, c67));
+        /* control: 0 <= v < 0x20 but tab/newline, or 0x7f (signed compares: >= 0x80 is < 0) */
+        __m128i low = _mm_and_si128(_mm_cmpgt_epi8(v, neg1), _mm_cmplt_epi8(v, c20));
+        low = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, nl)), low);
+        __m128i control = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
+        if ((unsigned)_mm_movemask_epi8(control) & live)
+            return -1;
+        high |= (unsigned)_mm_movemask_epi8(v) & live;
+        unsigned keep = ~(unsigned)_mm_movemask_epi8(_mm_or_si128(digit, letter)) & live;
+        __m128i lo = _mm_shuffle_epi8(v, _mm_loadu_si128((const __m128i *)PACK[keep & 0xff]));
+        _mm_storel_epi64((__m128i *)(dst + k), lo);
+        k += __builtin_popcount(keep & 0xff);
+        __m128i hi = _mm_shuffle_epi8(_mm_srli_si128(v, 8), _mm_loadu_si128((const __m128i *)PACK[keep >> 8]));
+        _mm_storel_epi64((__m128i *)(dst + k), hi);
+        k += __builtin_popcount(keep >> 8);
+        j += 16;
+    }
+    if (high)
+        *flags |= F_NONASCII;
+    if (j < len) {
+        int tail = 0;
+        k += skeleton_scalar(src + j, len - j, dst + k, &tail);
+        if (tail & F_CONTROL)
+            return -1;
+        *flags |= tail;
+    }
+    return k;
+}
+#endif
+
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t off, len;     /* the skeleton in the arena */
+    Py_ssize_t start, end;   /* its first line in the block */
+    Py_ssize_t count;
+} Entry;
+
+typedef struct {
+    Entry *entries;
+    Py_ssize_t n_entries, cap_entries;
+    int32_t *slots;          /* entry index, -1 = free */
+    size_t mask;
+    uint8_t *arena;
+    Py_ssize_t arena_len, arena_cap;
+    int32_t *uids;
+    Py_ssize_t n_lines, cap_lines;
+    uint8_t *scratch[2];     /* two line skeletons: one being built, one being looked up */
+    Py_ssize_t scratch_cap[2];
+    int flags;
+} Scan;
+
+static void
+scan_free(Scan *s)
+{
+    free(s->entries);
+    free(s->slots);
+    free(s->arena);
+    free(s->uids);
+    free(s->scratch[0]);
+    free(s->scratch[1]);
+}
+
+/* 64-bit product folded to 64 bits: the mixing step of the hash. */
+static inline uint64_t
+mix64(uint64_t a, uint64_t b)
+{
+#ifdef __SIZEOF_INT128__
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+    uint64_t r = a * b;
+    return r ^ (r >> 29) ^ (a >> 32) * (b | 1);
+#endif
+}
+
+/* Hash of a skeleton of n bytes followed by 16 zero bytes, 16 bytes per step with independent multiplies (a short dependency
+ * chain: the scan hashes every line). Quality only matters for speed: equal hashes are
+ * always confirmed by comparing the bytes. */
+static inline uint64_t
+hash_bytes(const uint8_t *p, Py_ssize_t n)
+{
+    const uint64_t k1 = 0xa0761d6478bd642fULL, k2 = 0xe7037ed1a0b428dbULL;
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    uint64_t w0, w1;
+    while (n >= 16) {
+        memcpy(&w0, p, 8);
+        memcpy(&w1, p + 8, 8);
+        h = ((h << 29) | (h >> 35)) ^ mix64(w0 ^ k1, w1 ^ k2);
+        p += 16;
+        n -= 16;
+    }
+    /* the tail: the key is followed by 16 zero bytes (see scan_block), so whole words are read */
+    memcpy(&w0, p, 8);
+    memcpy(&w1, p + 8, 8);
+    return mix64(h ^ w0 ^ k2, mix64(w1 ^ k1, h ^ k2));
+}
+
+/* Double the slot table and re-insert every entry; 0 or -1 (no memory). */
+static int
+grow_slots(Scan *s)
+{
+    size_t size = (s->mask + 1) * 2;
+    int32_t *slots = malloc(size * sizeof(int32_t));
+    if (!slots)
+        return -1;
+    memset(slots, 0xff, size * sizeof(int32_t));
+    for (Py_ssize_t e = 0; e < s->n_entries; e++) {
+        size_t i = (size_t)s->entries[e].hash & (size - 1);
+        while (slots[i] >= 0)
+            i = (i + 1) & (size - 1);
+        slots[i] = (int32_t)e;
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->mask = size - 1;
+    return 0;
+}
+
+/* Make room for `extra` more bytes in the arena; 0 or -1. */
+static int
+reserve_arena(Scan *s, Py_ssize_t extra)
+{
+    if (s->arena_cap - s->arena_len >= extra)
+        return 0;
+    Py_ssize_t cap = s->arena_cap ? s->arena_cap : 4096;
+    while (cap - s->arena_len < extra) {
+        if (cap > PY_SSIZE_T_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    uint8_t *arena = realloc(s->arena, (size_t)cap);
+    if (!arena)
+        return -1;
+    s->arena = arena;
+    s->arena_cap = cap;
+    return 0;
+}
+
+/* Count one line whose skeleton is `key` (adding the skeleton when new) and record its
+ * entry index; 0, or -1 when out of memory or past INT32_MAX distinct skeletons. */
+static int
+add_line(Scan *s, const uint8_t *key, Py_ssize_t len, Py_ssize_t start, Py_ssize_t end)
+{
+    uint64_t h = hash_bytes(key, len);
+    size_t i = (size_t)h & s->mask;
+    int32_t e;
+    while ((e = s->slots[i]) >= 0) {
+        const Entry *ent = &s->entries[e];
+        if (ent->hash == h && ent->len == len && (len == 0 || memcmp(s->arena + ent->off, key, (size_t)len) == 0))
+            break;
+        i = (i + 1) & s->mask;
+    }
+    if (e < 0) {
+        if (s->n_entries >= INT32_MAX || reserve_arena(s, len) < 0)
+            return -1;
+        if (s->n_entries == s->cap_entries) {
+            Py_ssize_t cap = s->cap_entries * 2;
+            Entry *entries = realloc(s->entries, (size_t)cap * sizeof(Entry));
+            if (!entries)
+                return -1;
+            s->entries = entries;
+            s->cap_entries = cap;
+        }
+        e = (int32_t)s->n_entries++;
+        if (len)
+            memcpy(s->arena + s->arena_len, key, (size_t)len);
+        s->entries[e] = (Entry){h, s->arena_len, len, start, end, 0};
+        s->arena_len += len;
+        s->slots[i] = e;
+        if ((size_t)s->n_entries * 2 > s->mask + 1 && grow_slots(s) < 0)
+            return -1;
+    }
+    s->entries[e].count++;
+    if (s->uids) {
+        if (s->n_lines == s->cap_lines) {
+            if (s->cap_lines > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(int32_t))
+                return -1;
+            Py_ssize_t cap = s->cap_lines * 2;
+            int32_t *uids = realloc(s->uids, (size_t)cap * sizeof(int32_t));
+            if (!uids)
+                return -1;
+            s->uids = uids;
+            s->cap_lines = cap;
+        }
+        s->uids[s->n_lines] = e;
+    }
+    s->n_lines++;
+    return 0;
+}
+
+/* Make scratch buffer `b` hold at least `size` bytes; 0 or -1. */
+static int
+reserve_scratch(Scan *s, int b, Py_ssize_t size)
+{
+    if (s->scratch_cap[b] >= size)
+        return 0;
+    Py_ssize_t cap = size < 256 ? 256 : size + size / 2;
+    uint8_t *buf = realloc(s->scratch[b], (size_t)cap);
+    if (!buf)
+        return -1;
+    s->scratch[b] = buf;
+    s->scratch_cap[b] = cap;
+    return 0;
+}
+
+/* The one pass over the block (no Python API: runs without the GIL); 0 or -1.
+ * Software-pipelined: line i's skeleton is built while line i-1's is hashed and looked up,
+ * so the hash never reads bytes the skeleton loop has just stored (a store-forwarding
+ * stall per word otherwise). */
+static int
+scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int want_lines)
+{
+    s->cap_entries = 256;
+    s->entries = malloc((size_t)s->cap_entries * sizeof(Entry));
+    s->mask = 1023;
+    s->slots = malloc((s->mask + 1) * sizeof(int32_t));
+    if (!s->entries || !s->slots)
+        return -1;
+    memset(s->slots, 0xff, (s->mask + 1) * sizeof(int32_t));
+    if (want_lines) {
+        s->cap_lines = 1024;
+        s->uids = malloc((size_t)s->cap_lines * sizeof(int32_t));
+        if (!s->uids)
+            return -1;
+    }
+    int flags = 0, cur = 0, pending = 0;
+    Py_ssize_t pos = 0, prev_k = 0, prev_start = 0, prev_stop = 0;
+    for (;;) {
+        const uint8_t *nl = pos < n ? memchr(buf + pos, '\n', (size_t)(n - pos)) : NULL;
+        Py_ssize_t stop = nl ? (Py_ssize_t)(nl - buf) : n;
+        Py_ssize_t len = stop - pos;
+        if (len >= window && n > window) {
+            /* the first aligned window starting inside this line: does it end inside too? */
+            Py_ssize_t first = (pos + window - 1) / window;
+            if (first + 1 <= stop / window)
+                flags |= F_LONG;
+        }
+        if (len > PY_SSIZE_T_MAX - 16 || reserve_scratch(s, cur, len + 16) < 0)
+            return -1;
+        uint8_t *dst = s->scratch[cur];
+        Py_ssize_t k = -1;
+#ifdef HAVE_SSSE3
+        if (use_ssse3)
+            k = skeleton_ssse3(buf + pos, len, n - pos, dst, &flags);
+#endif
+        if (k < 0)
+            k = skeleton_scalar(buf + pos, len, dst, &flags);
+        if (k == 0)
+            flags |= F_EMPTY;
+        memset(dst + k, 0, 16); /* the hash reads whole words */
+        if (pending && add_line(s, s->scratch[cur ^ 1], prev_k, prev_start, prev_stop) < 0)
+            return -1;
+        pending = 1;
+        prev_k = k;
+        prev_start = pos;
+        prev_stop = stop;
+        cur ^= 1;
+        if (!nl)
+            break;
+        pos = stop + 1;
+    }
+    if (add_line(s, s->scratch[cur ^ 1], prev_k, prev_start, prev_stop) < 0)
+        return -1;
+    s->flags = flags;
+    return 0;
+}
+
+/* The Python result tuple of a finished scan (new reference, or NULL with an exception). */
+static PyObject *
+scan_result(const Scan *s, int want_lines)
+{
+    PyObject *skeletons = PyList_New(s->n_entries);
+    PyObject *spans = PyList_New(s->n_entries);
+    PyObject *counts = PyList_New(s->n_entries);
+    PyObject *uids = NULL;
+    if (!skeletons || !spans || !counts)
+        goto fail;
+    for (Py_ssize_t e = 0; e < s->n_entries; e++) {
+        const Entry *ent = &s->entries[e];
+        PyObject *sk = PyBytes_FromStringAndSize((const char *)s->arena + ent->off, ent->len);
+        if (!sk)
+            goto fail;
+        PyList_SET_ITEM(skeletons, e, sk);
+        PyObject *span = Py_BuildValue("(nn)", ent->start, ent->end);
+        if (!span)
+            goto fail;
+        PyList_SET_ITEM(spans, e, span);
+        PyObject *count = PyLong_FromSsize_t(ent->count);
+        if (!count)
+            goto fail;
+        PyList_SET_ITEM(counts, e, count);
+    }
+    if (want_lines) {
+        uids = PyBytes_FromStringAndSize((const char *)s->uids, s->n_lines * (Py_ssize_t)sizeof(int32_t));
+        if (!uids)
+            goto fail;
+    }
+    else {
+        uids = Py_NewRef(Py_None);
+    }
+    return Py_BuildValue("(NNNNni)", skeletons, spans, counts, uids, s->n_lines, s->flags);
+fail:
+    Py_XDECREF(skeletons);
+    Py_XDECREF(spans);
+    Py_XDECREF(counts);
+    Py_XDECREF(uids);
+    return NULL;
+}
+
+static PyObject *
+py_scan(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"block", "window", "want_lines", NULL};
+    Py_buffer view;
+    Py_ssize_t window;
+    int want_lines = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*n|p:scan", kwlist, &view, &window, &want_lines))
+        return NULL;
+    if (window < 1) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "window must be >= 1");
+        return NULL;
+    }
+    Scan s;
+    memset(&s, 0, sizeof(s));
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = scan_block(&s, (const uint8_t *)view.buf, view.len, window, want_lines);
+    Py_END_ALLOW_THREADS
+    PyObject *result = rc < 0 ? PyErr_NoMemory() : scan_result(&s, want_lines);
+    scan_free(&s);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *
+py_remap(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer uids, table;
+    if (!PyArg_ParseTuple(args, "y*y*:remap", &uids, &table))
+        return NULL;
+    PyObject *out = NULL;
+    if (uids.len % (Py_ssize_t)sizeof(int32_t) || table.len % (Py_ssize_t)sizeof(int32_t)) {
+        PyErr_SetString(PyExc_ValueError, "uids and table must be int32 buffers");
+        goto done;
+    }
+    Py_ssize_t n = uids.len / (Py_ssize_t)sizeof(int32_t);
+    Py_ssize_t size = table.len / (Py_ssize_t)sizeof(int32_t);
+    out = PyBytes_FromStringAndSize(NULL, uids.len);
+    if (!out)
+        goto done;
+    int32_t *dst = (int32_t *)PyBytes_AS_STRING(out);
+    const uint8_t *src = uids.buf;
+    const uint8_t *tab = table.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int32_t u, v;
+        memcpy(&u, src + i * (Py_ssize_t)sizeof(int32_t), sizeof(int32_t));
+        if (u < 0 || u >= size) {
+            Py_CLEAR(out);
+            PyErr_SetString(PyExc_IndexError, "uid out of the table's range");
+            goto done;
+        }
+        memcpy(&v, tab + (Py_ssize_t)u * (Py_ssize_t)sizeof(int32_t), sizeof(int32_t));
+        dst[i] = v;
+    }
+done:
+    PyBuffer_Release(&uids);
+    PyBuffer_Release(&table);
+    return out;
+}
+
+/* simd(flag=None) -> bool: whether the SSSE3 path is used; with a flag, switch it (on only
+ * where the CPU has SSSE3). For tests of the portable scalar path. */
+static PyObject *
+py_simd(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *flag = Py_None;
+    if (!PyArg_ParseTuple(args, "|O:simd", &flag))
+        return NULL;
+#ifdef HAVE_SSSE3
+    if (flag != Py_None) {
+        int on = PyObject_IsTrue(flag);
+        if (on < 0)
+            return NULL;
+        use_ssse3 = on && __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt");
+    }
+    return PyBool_FromLong(use_ssse3);
+#else
+    return PyBool_FromLong(0);
+#endif
+}
+
+static PyMethodDef scan_methods[] = {
+    {"simd", py_simd, METH_VARARGS, "simd(flag=None) -> bool: is (or switch) the SSSE3 path in use."},
+    {"scan", (PyCFunction)(void (*)(void))py_scan, METH_VARARGS | METH_KEYWORDS,
+     "scan(block, window, want_lines=True) -> (skeletons, spans, counts, uids, lines, flags)\n\n"
+     "Distinct line skeletons of a block in one pass; see the module source for the fields."},
+    {"remap", py_remap, METH_VARARGS,
+     "remap(uids, table) -> bytes: int32 table[uid] for every int32 uid."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+scan_exec(PyObject *module)
+{
+    return PyModule_AddIntConstant(module, "CONTROL", F_CONTROL) < 0
+        || PyModule_AddIntConstant(module, "NONASCII", F_NONASCII) < 0
+        || PyModule_AddIntConstant(module, "EMPTY", F_EMPTY) < 0
+        || PyModule_AddIntConstant(module, "LONG", F_LONG) < 0 ? -1 : 0;
+}
+
+static PyModuleDef_Slot scan_slots[] = {
+    {Py_mod_exec, scan_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef scan_module = {
+    PyModuleDef_HEAD_INIT, "_scan",
+    "Optional native scanner of log blocks (see lumos.tools.logs.native).",
+    0, scan_methods, scan_slots, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__scan(void)
+{
+    init_tables();
+#ifdef HAVE_SSSE3
+    init_pack();
+#endif
+    return PyModuleDef_Init(&scan_module);
+}

@@ -1,0 +1,83 @@
+"""The optional native scanner of log blocks, and the switch between it and pure Python.
+
+`lumos.tools.logs._scan` (tools/logs/_scan.c) is built by `pip install` when a C compiler is
+present. It computes, in one pass over a block of lines, what the pure-Python fast path
+gets from several C-level passes and one bytes object per line: each line's skeleton
+(`tokens.skeleton`), the distinct skeletons with their counts and first lines, one index per
+line, and what `filemine` needs to know whether the block is clean. Python then only works
+per distinct skeleton. Results are identical to the pure-Python path, which is used when the
+extension is not built or when the environment sets `LUMOS_LOGS_NATIVE=0`.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from typing import NamedTuple
+
+try:
+    from lumos.tools.logs import _scan
+except ImportError:  # not built (no C compiler at install time): pure Python
+    _scan = None
+
+__all__ = ["AVAILABLE", "BlockScan", "active_path", "enabled", "is_clean", "remap", "scan_block"]
+
+AVAILABLE = _scan is not None and array("i").itemsize == 4  # the scanner writes int32
+ENV_VAR = "LUMOS_LOGS_NATIVE"
+
+CONTROL = 1  # a NUL or control byte (but tab) in some line
+NONASCII = 2  # a byte >= 0x80 (UTF-8 validity left to a decode)
+EMPTY = 4  # a line whose skeleton is empty (empty line, or only hex digits)
+LONG = 8  # an aligned window of `window` bytes without a newline: maybe an over-long line
+
+
+class BlockScan(NamedTuple):
+    """One native pass over a block of newline-separated lines."""
+
+    skeletons: list[bytes]  # distinct skeletons, in order of first appearance
+    spans: list[tuple[int, int]]  # [start, end) byte offsets of each one's first line
+    counts: list[int]  # lines per distinct skeleton
+    uids: bytes | None  # native int32 per line: index into `skeletons` (None: not asked)
+    lines: int  # number of lines (n newlines -> n + 1 lines)
+    flags: int  # CONTROL | NONASCII | EMPTY | LONG
+
+
+def enabled() -> bool:
+    """True when the native scanner is built and not switched off with LUMOS_LOGS_NATIVE=0
+    (read on every call, so tests and benchmarks can compare both paths in one process)."""
+    return AVAILABLE and os.environ.get(ENV_VAR, "1").strip() != "0"
+
+
+def active_path() -> str:
+    """"native" or "python": which path block mining takes now (for logs and benchmarks)."""
+    return "native" if enabled() else "python"
+
+
+def scan_block(block: bytes, window: int = 1 << 30, want_lines: bool = True) -> BlockScan:
+    """Scan a block (bytes-like; no trailing newline expected) in one native pass.
+    `window` is the aligned-window size of the over-long-line check (`LONG`); `want_lines`
+    asks for the per-line indices. Raises RuntimeError when the extension is not built."""
+    if _scan is None:
+        raise RuntimeError("the native log scanner (lumos.tools.logs._scan) is not built")
+    return BlockScan(*_scan.scan(block, window, want_lines))
+
+
+def is_clean(block: bytes, scan: BlockScan) -> bool:
+    """True when no line of the block can be bad (same rule as `filemine._is_clean`): no
+    control byte, no empty skeleton, no possibly over-long line, valid UTF-8."""
+    if not block or scan.flags & (CONTROL | EMPTY | LONG):
+        return False
+    if scan.flags & NONASCII:
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def remap(uids: bytes, table: list[int]) -> array:
+    """array('i') of table[uid] for each native int32 uid (one C loop, not one per line in Python)."""
+    assert _scan is not None
+    out = array("i")
+    out.frombytes(_scan.remap(uids, array("i", table)))
+    return out
