@@ -1,7 +1,7 @@
 """Scale benchmark (issue 5, item 8): rank 1,000 services from 1M spans; blast radius on 100k nodes.
 
 Usage: python benchmarks/rca_scale.py [--services 1000] [--spans 1000000] [--nodes 100000]
-                                      [--seed 7] [--validate] [--profile FILE]
+                                      [--seed 7] [--validate] [--profile FILE] [--phases]
 
 Everything is generated in memory from the seed: a layered call graph (edge services at the
 top, databases at the bottom), traces that walk it from an edge service (each call taken with
@@ -12,7 +12,8 @@ with `Span.model_construct` (no validation: the generator makes valid values) un
 
 Printed: build time, `map_dependencies` and `correlate` time (target < 10 s together), the
 rank of the injected root cause, blast radius timings on a 100k-node graph (target < 50 ms),
-and peak memory (ru_maxrss; RSS growth during the ranking from /proc/self/statm).
+and peak memory (ru_maxrss; RSS growth during the ranking from /proc/self/statm). With
+--phases, the trace analyses are then timed one by one on the same spans (after the ranking).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ from lumos.agents.dependency_mapper import map_dependencies
 from lumos.tools.domain import Alert, CallEdge, Service, Span, TimeWindow, Topology
 from lumos.tools.topology.graph import build_call_graph
 from lumos.tools.topology.queries import blast_radius
+from lumos.tools.traces.compare import compare_spans, gap_outliers
+from lumos.tools.traces.onset import detect_onset
+from lumos.tools.traces.patterns import truncation_blame
+from lumos.tools.traces.spans import entry_call_sequences, index_spans
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DURATION_S = 1800.0
@@ -180,6 +185,30 @@ def bench_ranking(args: argparse.Namespace) -> None:
           f"(target < 10 s: {'MET' if total < 10 else 'MISSED'}); root cause ranked #{rank} of {len(hyps)}, top-3 {[h.service for h in hyps[:3]]}")
     print(f"memory: RSS {_rss_mb():.0f} MiB after ranking ({_rss_mb() - rss_spans:+.0f} MiB over the spans), "
           f"peak RSS {_peak_mb():.0f} MiB (ru_maxrss; the spans themselves {rss_spans - rss0:.0f} MiB)")
+    if args.phases:
+        del dep, hyps
+        bench_phases(spans, tri.incident_window.start)
+
+
+def bench_phases(spans: list[Span], alert_onset: datetime) -> None:
+    """Time the trace analyses of `map_dependencies` one by one (a fresh index, so nothing is cached)."""
+    times: list[tuple[str, float]] = []
+
+    def timed(label, fn):
+        t = time.perf_counter()
+        out = fn()
+        times.append((label, time.perf_counter() - t))
+        return out
+
+    index = timed("index_spans", lambda: index_spans(spans))
+    first, last = min(s.start for s in spans), max(s.start for s in spans)
+    onset, _ = timed("detect_onset", lambda: detect_onset(index, earliest=first, latest=last - timedelta(seconds=15), min_side_s=15))
+    onset = onset or alert_onset
+    timed("compare_spans", lambda: compare_spans(index, onset))
+    timed("gap_outliers x2", lambda: (gap_outliers(index, alert_onset), gap_outliers(index, onset)))
+    timed("truncation_blame", lambda: truncation_blame(index, onset))
+    timed("entry_call_sequences", lambda: entry_call_sequences(index))
+    print("phases: " + ", ".join(f"{label} {s:.2f} s" for label, s in times))
 
 
 def blast_graph(n: int, rng: random.Random) -> nx.DiGraph:
@@ -236,6 +265,7 @@ def main() -> None:
     ap.add_argument("--validate", action="store_true", help="build spans with validation (slow) instead of model_construct")
     ap.add_argument("--profile", metavar="FILE", help="cProfile the ranking into FILE and print the top entries")
     ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() the built spans before ranking (shows the collector's share)")
+    ap.add_argument("--phases", action="store_true", help="after the ranking, time the trace analyses one by one")
     ap.add_argument("--skip-ranking", action="store_true")
     ap.add_argument("--skip-blast", action="store_true")
     args = ap.parse_args()

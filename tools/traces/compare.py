@@ -13,11 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lumos.tools.traces.spans import SpanIndex, entry_call_sequences
+import numpy as np
+
+from lumos.tools.traces.columns import log1p_list, segment_bounds
+from lumos.tools.traces.spans import SpanIndex, span_columns
 
 _MIN_SAMPLES = 3
 _FEW_BASE = 5
 _PRIOR_SPREAD = 0.4
+_EMPTY = np.zeros(0)
+_Sorted = tuple[np.ndarray, np.ndarray]  # ascending values of a group, and their log1p(max(v, 0))
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,66 @@ def _pooled(shifts: Sequence[tuple[Shift, int]]) -> Shift | None:
     return Shift(z=z, ratio=ratio, n_base=sum(s.n_base for s, _ in shifts), n_inc=sum(s.n_inc for s, _ in shifts))
 
 
+def _sorted_median(s: np.ndarray) -> float:
+    """_median of an already sorted array (same arithmetic, a Python float)."""
+    n = len(s)
+    return float(s[n // 2]) if n % 2 else 0.5 * (float(s[n // 2 - 1]) + float(s[n // 2]))
+
+
+def _shift_sorted(base: _Sorted, inc: _Sorted, *, floor_ms: float = 1.0) -> Shift | None:
+    """`robust_shift` (floor 1 ms) of two groups of ascending values with their logs, vectorised
+    with the same arithmetic."""
+    (bv, lb), (iv, li) = base, inc
+    if len(lb) < 1 or len(li) < 2:
+        return None
+    mb, mi = _sorted_median(lb), _sorted_median(li)
+    mad = _sorted_median(np.sort(np.abs(lb - mb))) * 1.4826
+    spread = max(mad, 0.05) if len(lb) >= _FEW_BASE else max(mad, _PRIOR_SPREAD)
+    se = spread * math.sqrt(1.0 / len(lb) + 1.0 / len(li)) * 1.25
+    z = (mi - mb) / max(se, 1e-9)
+    ratio = (_sorted_median(iv) + floor_ms) / (_sorted_median(bv) + floor_ms)
+    return Shift(z=z, ratio=ratio, n_base=len(lb), n_inc=len(li))
+
+
+def _first_order(key: np.ndarray) -> list[int]:
+    """Distinct codes of `key` in order of first appearance."""
+    n = len(key)
+    if n == 0:
+        return []
+    size = int(key.max()) + 1
+    if size > 4 * n + 1024:  # sparse codes: sort instead of a table
+        uniq, first = np.unique(key, return_index=True)
+        return uniq[np.argsort(first)].tolist()
+    first = np.full(size, n, dtype=np.int64)
+    np.minimum.at(first, key, np.arange(n))
+    present = np.flatnonzero(first < n)
+    return present[np.argsort(first[present])].tolist()
+
+
+def _sorted_groups(key: np.ndarray, value: np.ndarray, logs: bool = True) -> dict[int, _Sorted]:
+    """{code: (ascending values of that code, their log1p(max(v, 0)))}; logs empty unless asked."""
+    if len(key) == 0:
+        return {}
+    order = np.argsort(key)  # values are sorted within each code below: stability is not needed
+    k, v = key[order], value[order]
+    starts, ends = segment_bounds(k)
+    bounds = list(zip(k[starts].tolist(), starts.tolist(), ends.tolist()))
+    for _, a, b in bounds:
+        if b - a > 1:
+            v[a:b].sort()
+    # log1p is monotone, so the logs of sorted values are sorted too.
+    lv = log1p_list(v) if logs else _EMPTY
+    return {c: (v[a:b], lv[a:b] if logs else _EMPTY) for c, a, b in bounds}
+
+
+def _table(key: np.ndarray, side: np.ndarray, value: np.ndarray, logs: bool = True) -> list[tuple[int, _Sorted, _Sorted]]:
+    """[(code, baseline group, incident group)] in order of first appearance (see _sorted_groups)."""
+    base = _sorted_groups(key[~side], value[~side], logs)
+    inc = _sorted_groups(key[side], value[side], logs)
+    none = (_EMPTY, _EMPTY)
+    return [(c, base.get(c, none), inc.get(c, none)) for c in _first_order(key)]
+
+
 def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None) -> dict[str, ServiceSpanShift]:
     """Per-service span shifts: spans starting before `onset` are the baseline, the rest the incident.
 
@@ -94,78 +159,68 @@ def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None
     the relative change in remote calls made per entry span (negative = calls stopped,
     which is what an exception or an early return looks like to the callees).
     """
-    self_t: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    lat: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    gaps: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    calls: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    out: dict[str, ServiceSpanShift] = {}
-    # Remote calls per entry span (all remote calls made while serving that request).
-    sequences = entry_call_sequences(index)
-    # Per service: [spans_base, spans_inc, errors_base, errors_inc, error_origins_inc].
-    counts: dict[str, list[int]] = {}
-    seq_get = sequences.get
-    for f in index.facts:
-        s = f.span
-        if end is not None and s.start >= end:
-            continue
-        side = 1 if s.start >= onset else 0
-        service = s.service
-        c = counts.get(service)
-        if c is None:
-            out[service] = ServiceSpanShift(service=service)
-            c = counts[service] = [0, 0, 0, 0, 0]
-        c[side] += 1
-        if s.status == "ERROR":
-            c[2 + side] += 1
-        if side:
-            c[4] += f.error_origin
-        rc = f.remote_children
-        if f.gap_ms > 0 or rc:
-            for callee in rc if len(rc) == 1 else sorted(set(rc)):
-                gaps[(service, callee)][side].append(f.gap_ms)
-        else:
-            self_t[(service, s.operation)][side].append(f.self_ms)
-        if f.is_entry:
-            op = (service, s.operation)
-            lat[op][side].append(s.duration_ms)
-            calls[op][side].append(float(len(seq_get((s.trace_id, s.span_id), ()))))
-    for service, (nb, ni, eb, ei, oi) in counts.items():
-        svc = out[service]
-        svc.spans_base, svc.spans_inc, svc.errors_base, svc.errors_inc, svc.error_origins_inc = nb, ni, eb, ei, oi
+    cols = span_columns(index)
+    names, groups = cols.services, cols.groups
+    ns = len(names)
+    side_all = cols.start >= onset.timestamp()
+    keep = np.ones(len(side_all), dtype=bool) if end is None else ~(cols.start >= end.timestamp())
+    kept = np.flatnonzero(keep)
+    svc, side = cols.service[kept], side_all[kept]
+    out: dict[str, ServiceSpanShift] = {names[c]: ServiceSpanShift(service=names[c]) for c in _first_order(svc)}
+    tallies = [
+        np.bincount(svc[~side], minlength=ns), np.bincount(svc[side], minlength=ns),
+        np.bincount(svc[~side & cols.error[kept]], minlength=ns), np.bincount(svc[side & cols.error[kept]], minlength=ns),
+        np.bincount(svc[side & cols.error_origin[kept]], minlength=ns),
+    ]
+    code_of = {n: i for i, n in enumerate(names)}
+    for name, sh in out.items():
+        i = code_of[name]
+        sh.spans_base, sh.spans_inc, sh.errors_base, sh.errors_inc, sh.error_origins_inc = (int(t[i]) for t in tallies)
+    # Self time where no remote call is made; the call gap per distinct callee otherwise.
+    plain = kept[~((cols.gap_ms[kept] > 0) | cols.has_remote[kept])]
+    self_t = _table(cols.group[plain], side_all[plain], cols.self_ms[plain])
+    pf = cols.pairs_fact[keep[cols.pairs_fact]]
+    pc = cols.pairs_callee[keep[cols.pairs_fact]]
+    gaps = _table(cols.service[pf] * ns + pc, side_all[pf], cols.gap_ms[pf])
+    entries = kept[cols.is_entry[kept]]
+    lat = _table(cols.group[entries], side_all[entries], cols.duration[entries])
+    live_calls = cols.calls_fact[cols.entry[cols.calls_fact] >= 0]
+    per_entry = np.bincount(cols.entry[live_calls], minlength=len(side_all)).astype(float)
+    calls = _table(cols.group[entries], side_all[entries], per_entry[cols.key_fact[entries]], logs=False)
 
-    def per_service(table: dict[tuple[str, str], tuple[list[float], list[float]]]) -> dict[str, Shift]:
+    def per_service(table: list[tuple[int, _Sorted, _Sorted]]) -> dict[str, Shift]:
         grouped: dict[str, list[tuple[Shift, int]]] = defaultdict(list)
-        for (svc, _op), (b, i) in table.items():
-            sh = robust_shift(b, i)
+        for g, b, i in table:
+            sh = _shift_sorted(b, i)
             if sh is not None:
-                grouped[svc].append((sh, len(i)))
+                grouped[groups[g][0]].append((sh, len(i[0])))
         return {svc: p for svc, items in grouped.items() if (p := _pooled(items)) is not None}
 
-    for svc, sh in per_service(self_t).items():
-        out[svc].self_time = sh
-    for svc, sh in per_service(lat).items():
-        out[svc].latency = sh
-    edge_shift = {e: sh for e, (b, i) in gaps.items() if (sh := robust_shift(b, i)) is not None}
+    for name, sh in per_service(self_t).items():
+        out[name].self_time = sh
+    for name, sh in per_service(lat).items():
+        out[name].latency = sh
+    edge_shift = {(names[e // ns], names[e % ns]): sh for e, b, i in gaps if (sh := _shift_sorted(b, i)) is not None}
     gin: dict[str, list[tuple[Shift, int]]] = defaultdict(list)
     gout: dict[str, list[tuple[Shift, int]]] = defaultdict(list)
     for (caller, callee), sh in edge_shift.items():
         gout[caller].append((sh, sh.n_inc))
         gin[callee].append((sh, sh.n_inc))
         out.setdefault(caller, ServiceSpanShift(service=caller)).edge_shifts[callee] = sh
-    for svc, items in gin.items():
-        out.setdefault(svc, ServiceSpanShift(service=svc)).gap_in = _pooled(items)
-    for svc, items in gout.items():
-        out.setdefault(svc, ServiceSpanShift(service=svc)).gap_out = _pooled(items)
+    for name, items in gin.items():
+        out.setdefault(name, ServiceSpanShift(service=name)).gap_in = _pooled(items)
+    for name, items in gout.items():
+        out.setdefault(name, ServiceSpanShift(service=name)).gap_out = _pooled(items)
     # Relative change in outgoing calls per entry span, weighted by operation volume.
     change: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    for (svc, _op), (b, i) in calls.items():
+    for g, (b, _), (i, _) in calls:
         if len(b) >= _MIN_SAMPLES and len(i) >= _MIN_SAMPLES:
-            mb, mi = sum(b) / len(b), sum(i) / len(i)
+            mb, mi = float(b.sum()) / len(b), float(i.sum()) / len(i)
             if mb > 0 or mi > 0:
-                change[svc].append(((mi - mb) / max(mb, mi), len(i)))
-    for svc, items in change.items():
+                change[groups[g][0]].append(((mi - mb) / max(mb, mi), len(i)))
+    for name, items in change.items():
         total = sum(w for _, w in items)
-        out[svc].calls_out = sum(c * w for c, w in items) / total if total else 0.0
+        out[name].calls_out = sum(c * w for c, w in items) / total if total else 0.0
     return out
 
 
@@ -183,11 +238,11 @@ class EdgeGapOutlier:
     n: int
 
 
-def _typical_gap(values: Sequence[float]) -> float:
+def _typical_gap(values: np.ndarray) -> float:
     """A gap most calls on the edge reach: the smaller of two, else the median (edges with one call
     are not judged). A network delay is in every call, while one slow first call (connection
-    set-up, cold caches) must not count."""
-    return min(values) if len(values) <= 2 else _median(values)
+    set-up, cold caches) must not count. `values` is sorted ascending."""
+    return float(values[0]) if len(values) <= 2 else _sorted_median(values)
 
 
 def gap_outliers(index: SpanIndex, onset: datetime) -> list[EdgeGapOutlier]:
@@ -196,19 +251,23 @@ def gap_outliers(index: SpanIndex, onset: datetime) -> list[EdgeGapOutlier]:
     pre-onset standing. Works without a baseline, which is what it is for: a network delay adds
     the same large gap to every call into or out of the delayed service.
     """
-    inc: dict[tuple[str, str], list[float]] = defaultdict(list)
-    base: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for f in index.facts:
-        rc = f.remote_children
-        if not rc:
-            continue
-        table = inc if f.span.start >= onset else base
-        for callee in rc if len(rc) == 1 else sorted(set(rc)):
-            table[(f.span.service, callee)].append(f.gap_ms)
+    cols = span_columns(index)
+    names = cols.services
+    ns = len(names)
+    pf = cols.pairs_fact
+    edge = cols.service[pf] * ns + cols.pairs_callee
+    after = cols.start[pf] >= onset.timestamp()
+    gaps = cols.gap_ms[pf]
+
+    def table(mask: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+        groups = _sorted_groups(edge[mask], gaps[mask], logs=False)
+        return {(names[e // ns], names[e % ns]): groups[e][0] for e in _first_order(edge[mask])}
+
+    inc, base = table(after), table(~after)
     if len(inc) < 4:
         return []
 
-    def standing(table: dict[tuple[str, str], list[float]]) -> dict[tuple[str, str], float]:
+    def standing(table: dict[tuple[str, str], np.ndarray]) -> dict[tuple[str, str], float]:
         meds = {e: math.log1p(_typical_gap(v)) for e, v in table.items() if len(v) >= 2}
         if len(meds) < 4:
             return {}
@@ -218,8 +277,8 @@ def gap_outliers(index: SpanIndex, onset: datetime) -> list[EdgeGapOutlier]:
 
     z_inc, z_base = standing(inc), standing(base)
     out = []
-    for edge, z in z_inc.items():
-        z_eff = z - max(z_base.get(edge, 0.0), 0.0)
+    for edge_key, z in z_inc.items():
+        z_eff = z - max(z_base.get(edge_key, 0.0), 0.0)
         if z_eff >= OUTLIER_Z:
-            out.append(EdgeGapOutlier(caller=edge[0], callee=edge[1], median_ms=_typical_gap(inc[edge]), z=z_eff, n=len(inc[edge])))
+            out.append(EdgeGapOutlier(caller=edge_key[0], callee=edge_key[1], median_ms=_typical_gap(inc[edge_key]), z=z_eff, n=len(inc[edge_key])))
     return sorted(out, key=lambda o: -o.z)

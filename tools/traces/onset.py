@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
+from itertools import repeat
 
 import numpy as np
 
-from lumos.tools.traces.spans import SpanIndex, fact_starts
+from lumos.tools.traces.columns import SpanColumns, log1p_list, segment_bounds
+from lumos.tools.traces.spans import SpanIndex, span_columns
 
 
 EARLY_FRACTION = 0.7
@@ -34,43 +36,10 @@ def detect_onset(
     scores sum over series of n1*n2/n * (mean1 - mean2)^2 (a between-group sum of squares),
     divided by the number of series. Returns (None, 0.0) when there is too little data.
     """
-    # Series in order of creation, as a dict keyed (service, operation, kind) would hold them.
-    series_order: list[list[tuple[float, float]]] = []
-    groups: dict[tuple[str, str], list] = {}  # (service, operation) -> [time points, error points or None]
-    log1p = math.log1p
-    for f, t in zip(index.facts, fact_starts(index)):
-        v = f.gap_ms if (f.gap_ms > 0 or f.remote_children) else f.self_ms
-        span = f.span
-        status = span.status
-        g = groups.get((span.service, span.operation))
-        if g is None:
-            g = groups[(span.service, span.operation)] = [[], None]
-            series_order.append(g[0])
-        g[0].append((t, log1p(max(v, 0.0))))
-        if status is not None:
-            errs = g[1]
-            if errs is None:
-                errs = g[1] = []
-                series_order.append(errs)
-            errs.append((t, 1.0 if status == "ERROR" else 0.0))
     t0, t1 = earliest.timestamp() + min_side_s, latest.timestamp()
     if t1 <= t0:
         return None, 0.0
-    prepared: list[tuple[list[float], list[float]]] = []
-    for points in series_order:
-        if len(points) < 4:
-            continue
-        points.sort()
-        vals = [v for _, v in points]
-        mean = sum(vals) / len(vals)
-        sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / len(vals))
-        if sd <= 1e-9:
-            continue
-        times = [t for t, _ in points]
-        cums = [0.0]
-        for v in vals:
-            cums.append(cums[-1] + (v - mean) / max(sd, 0.1))
-        prepared.append((times, cums))
+    prepared = _prepare(span_columns(index))
     if not prepared:
         return None, 0.0
     n_steps = int((t1 - t0) / step_s) + 1
@@ -85,7 +54,45 @@ def detect_onset(
     return datetime.fromtimestamp(best_t, tz=timezone.utc), best
 
 
-def _split_totals(prepared: list[tuple[list[float], list[float]]], steps: list[float]) -> list[float]:
+def _prepare(cols: SpanColumns) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per series (in creation order) with 4+ points and some spread: sorted times and the
+    running sums of its standardised values (the same sequential sums as summing in Python)."""
+    n = len(cols.start)
+    if n == 0:
+        return []
+    v = np.where(cols.has_remote | (cols.gap_ms > 0), cols.gap_ms, cols.self_ms)
+    ng = len(cols.groups)
+    with_status = np.flatnonzero(cols.status_set)
+    # One value series per (service, operation), one error series where spans carry a status.
+    sid = np.concatenate([cols.group, cols.group[with_status] + ng])
+    t = np.concatenate([cols.start, cols.start[with_status]])
+    val = np.concatenate([log1p_list(v), cols.error[with_status].astype(float)])
+    pos = np.concatenate([np.arange(n) * 2, with_status * 2 + 1])
+    order = np.argsort(sid, kind="stable")
+    sid, t, val = sid[order], t[order], val[order]
+    starts, ends = segment_bounds(sid)
+    created = np.full(2 * ng, 2 * n, dtype=np.int64)
+    np.minimum.at(created, np.concatenate([cols.group, cols.group[with_status] + ng]), pos)
+    prepared: list[tuple[np.ndarray, np.ndarray]] = []
+    for c in np.argsort(created[sid[starts]], kind="stable").tolist():
+        a, b = int(starts[c]), int(ends[c])
+        m = b - a
+        if m < 4:
+            continue
+        # points.sort(): by time, then value.
+        by_point = np.lexsort((val[a:b], t[a:b]))
+        times, vals = t[a:b][by_point], val[a:b][by_point]
+        mean = float(np.cumsum(vals)[-1]) / m
+        dev = (vals - mean).tolist()
+        sd = math.sqrt(float(np.cumsum(np.fromiter(map(pow, dev, repeat(2)), dtype=float, count=m))[-1]) / m)
+        if sd <= 1e-9:
+            continue
+        cums = np.cumsum(np.r_[0.0, (vals - mean) / max(sd, 0.1)])
+        prepared.append((times, cums))
+    return prepared
+
+
+def _split_totals(prepared: list[tuple[np.ndarray, np.ndarray]], steps: list[float]) -> list[float]:
     """Per candidate split, the sum over series of max(0, between-group score - SIGNIFICANT).
 
     numpy screens which (series, split) pairs can score above the threshold; only those are
@@ -111,8 +118,8 @@ def _split_totals(prepared: list[tuple[list[float], list[float]]], steps: list[f
         for k in np.nonzero(ok & (score > SIGNIFICANT * (1.0 - 1e-9)))[0].tolist():
             m1 = int(n1[k])
             m2 = n - m1
-            v1 = cums[m1]
-            v2 = cums[n] - v1
+            v1 = float(cums[m1])
+            v2 = float(cums[n]) - v1
             totals[k] += max(0.0, m1 * m2 / n * (v1 / m1 - v2 / m2) ** 2 - SIGNIFICANT)
     return totals
 
