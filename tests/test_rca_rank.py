@@ -102,6 +102,10 @@ def test_bad_input_never_crashes():
     spans = [
         Span(trace_id="t", span_id="a", parent_span_id="a", service="web", start=T0, duration_ms=5),
         Span(trace_id="t", span_id="b", parent_span_id="nope", service="stranger", start=T0, duration_ms=5),
+        # a parent cycle inside one service whose span calls another service (no span reaches an entry)
+        Span(trace_id="c", span_id="x", parent_span_id="y", service="web", start=T0, duration_ms=9),
+        Span(trace_id="c", span_id="y", parent_span_id="x", service="web", start=T0, duration_ms=9),
+        Span(trace_id="c", span_id="z", parent_span_id="x", service="api", start=T0, duration_ms=3),
     ]
     cyclic = Topology(calls=[CallEdge(caller="a", callee="b"), CallEdge(caller="b", callee="a"), CallEdge(caller="a", callee="a")])
     report = map_dependencies(topology=cyclic, spans=spans, metrics=[], changes=[], triage=_triage(alert="a"))
