@@ -85,3 +85,10 @@ def test_flat_cpu_own_latency_is_starvation_unless_calls_out_slowed():
     assert _top(infer_fault_type(_flat_cpu(server_latency=0.9, net_out=0.95))) == "network_delay"
     # Span self time alone with flat CPU: likelier waiting on something untraced.
     assert _top(infer_fault_type(_flat_cpu(self_time=0.9, net_out=0.2))) == "network_delay"
+
+
+def test_symptoms_without_a_footprint_fall_back_by_what_was_measured():
+    # CPU measured and flat, only symptoms (a trace of network noise below the floor): own code.
+    assert _top(infer_fault_type(_flat_cpu(latency=0.8, net_in=0.01))) == "error_injection"
+    # Resources not measured at all: no change record, so a configuration change stays the guess.
+    assert _top(infer_fault_type(_f(errors=0.9, net_in=0.01))) == "config_change"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lumos.tools.traces.features import ServiceFeatures
 
 DATASTORE_KINDS = ("database", "cache", "queue")
+NOISE_FLOOR = 0.05  # fault-type support below this is noise, not a reason to name a type
 
 
 def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[str, float]:
@@ -75,10 +76,12 @@ def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[s
     add("bad_deploy", s.get("change_deploy", 0.0))
     add("config_change", max(s.get("change_config", 0.0), s.get("change_feature_flag", 0.0)))
     add("resource_exhaustion", s.get("change_scale", 0.0) * 0.5)
-    if not any(v > 0 for v in hints.values()):
-        # Only symptoms (latency, errors), no resource, network or trace footprint: with no change
-        # record to point at, the likeliest trigger is still a change to the service's configuration.
-        symptom = max(s.get("latency", 0.0), s.get("errors", 0.0))
+    if max(hints.values(), default=0.0) < NOISE_FLOOR:
+        # Only symptoms (latency, errors), no resource, network or trace footprint worth the name.
+        # With CPU measured and flat, the service's own code path is the likeliest trigger (a thrown
+        # or wrong result); where its resources are not measured at all, nothing rules them out,
+        # and with no change record to point at, a change to its configuration stays the guess.
+        symptom = max(s.get("latency", 0.0), s.get("errors", 0.0), s.get("server_latency", 0.0))
         if symptom > 0:
-            add("config_change", 0.3 * symptom)
+            add("error_injection" if cpu_flat else "config_change", 0.3 * symptom)
     return {k: v for k, v in hints.items() if v > 0}
