@@ -11,6 +11,7 @@ from lumos.graph.state import SourceSpec
 from lumos.tools.actions.simenv import SimulatedEnvironment
 from lumos.tools.casefiles import CaseFiles
 from lumos.tools.domain import GroundTruth
+from lumos.tools.topology.derive import with_services
 
 
 def seed_world(simenv_db: Path, incident_id: str, case: CaseFiles, truth: GroundTruth | None) -> None:
@@ -21,7 +22,9 @@ def seed_world(simenv_db: Path, incident_id: str, case: CaseFiles, truth: Ground
         if change.kind == "deploy" and change.version and change.ts <= case.alert.starts_at:
             versions[change.service] = (change.version, change.previous_version)
     faults = [(truth.root_cause.service, truth.root_cause.fault_type)] if truth else []
-    env.seed(case.topology, faults=faults, versions=versions)
+    # The faulty service may never show up in the data (no catalog, no telemetry of its own).
+    world = with_services(case.topology, [truth.root_cause.service] if truth else [])
+    env.seed(world, faults=faults, versions=versions)
 
 
 def case_sources(case_dir: Path) -> SourceSpec:

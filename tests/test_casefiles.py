@@ -82,3 +82,17 @@ def test_unknown_fields_are_ignored(case_dir):
         '{"ts": "2024-01-01T00:10:00Z", "service": "a", "kind": "deploy", "version": "2", "future_field": 1}\n'
     )
     assert CaseFiles(case_dir).changes[0].version == "2"
+
+
+def test_topology_is_derived_when_the_case_has_none(case_dir):
+    spans = [
+        {"trace_id": "t", "span_id": "a", "service": "web", "start": "2024-01-01T00:19:00Z", "duration_ms": 9},
+        {"trace_id": "t", "span_id": "b", "parent_span_id": "a", "service": "api", "start": "2024-01-01T00:19:00Z", "duration_ms": 5},
+        {"trace_id": "t", "span_id": "c", "parent_span_id": "b", "service": "api", "start": "2024-01-01T00:19:00Z", "duration_ms": 1},
+        {"trace_id": "t", "span_id": "d", "parent_span_id": "gone", "service": "db", "start": "2024-01-01T00:19:00Z", "duration_ms": 1},
+    ]
+    (case_dir / "spans.jsonl").write_text("\n".join(json.dumps(s) for s in spans) + "\n")
+    (case_dir / "metrics.csv").write_text("ts,service,instance,metric,value\n2024-01-01T00:19:00Z,cache,,cpu_usage_pct,3\n")
+    topo = CaseFiles(case_dir).topology
+    assert topo.service_names() == ["api", "cache", "db", "web"]
+    assert [(e.caller, e.callee) for e in topo.calls] == [("web", "api")]  # no self-call, no edge to a missing parent

@@ -24,6 +24,8 @@ def _small_suite(tmp_path: Path) -> Path:
     root = tmp_path / "cases"
     for src, dataset in ((DEMO_CASE, "demo"), *((p, "synthetic") for p in sorted(SYNTHETIC.iterdir())[:2])):
         shutil.copytree(src, root / dataset / src.name)
+    # topology.yaml is optional: the topology is derived and the world seeded all the same
+    (root / "synthetic" / sorted(SYNTHETIC.iterdir())[0].name / "topology.yaml").unlink()
     broken = root / "synthetic" / "zz-broken"
     shutil.copytree(DEMO_CASE, broken)
     (broken / "spans.jsonl").write_text("{oops\n")
@@ -44,6 +46,7 @@ def test_eval_writes_reports_scores_and_survives_a_broken_case(tmp_path):
     assert set(results["summary"]["baselines"]) == {"random", "alert_service"}
     broken = next(c for c in results["cases"] if c["id"] == "zz-broken")
     assert broken["status"] == "error" and "spans.jsonl:1" in broken["error"]
+    assert all(c["status"] == "ok" for c in results["cases"] if c["id"] != "zz-broken")
     demo = next(c for c in results["cases"] if c["dataset"] == "demo")
     assert demo["ranking"][0] == "inventory" and demo["rca_top1"] is True and demo["unsafe_actions"] == 0
     assert demo["baseline_alert_service"] == [0.0, 0.0]

@@ -30,6 +30,7 @@ from lumos.tools.domain import (
     Topology,
 )
 from lumos.tools.errors import InputError
+from lumos.tools.topology.derive import derive_topology
 from lumos.tools.validation import describe_validation_error
 
 M = TypeVar("M", bound=BaseModel)
@@ -183,9 +184,14 @@ class CaseFiles:
 
     @cached_property
     def topology(self) -> Topology:
-        """topology.yaml, or an empty topology when absent (derive it from spans instead)."""
+        """topology.yaml, or when absent one derived from what was observed: the services of the
+        spans, logs, metrics, changes and alert, with call edges from span parentage."""
         path = self._path("topology.yaml")
-        return read_yaml(path, Topology) if path.is_file() else Topology()
+        if path.is_file():
+            return read_yaml(path, Topology)
+        seen = {r.service for r in self.logs} | {m.service for m in self.metrics} | {c.service for c in self.changes}
+        seen.update(a.service for a in self.alerts if a.service)
+        return derive_topology(self.spans, seen)
 
     @cached_property
     def changes(self) -> list[Change]:
