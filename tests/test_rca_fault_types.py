@@ -58,6 +58,8 @@ def test_timeouts_datastores_restarts_and_flat_cpu():
     assert _top(infer_fault_type(_f(restarts=0.9, errors=0.5))) == "crash_loop"
     assert metric_kind("container_restarts_total") == ("restarts", 1)
     assert metric_kind("db_connection_pool_in_use") == ("pool", 1)
+    assert metric_kind("cartservice_mem") == ("memory", 1) and metric_kind("node_memory_usage_pct")[0] == "node_memory"
+    assert metric_kind("workload") == ("traffic", 0) and metric_kind("some_gauge") == ("other", 0)
     flat = _f(self_time=0.9)
     flat.observed.add("cpu")
     assert _top(infer_fault_type(flat)) == "network_delay"

@@ -29,6 +29,7 @@ _KINDS: tuple[tuple[str, str, int], ...] = (
     ("memory", "memory", 1),
     ("mem_", "memory", 1),
     ("heap", "memory", 1),
+    ("mem", "memory", 1),  # short forms: `mem`, `svc_mem`, `mem-usage`
     ("client_call_latency", "client_latency", 1),
     ("client_latency", "client_latency", 1),
     ("call_latency", "call_latency", 1),
@@ -46,6 +47,8 @@ _KINDS: tuple[tuple[str, str, int], ...] = (
     ("thread", "pool", 1),
     ("request", "traffic", 0),
     ("throughput", "traffic", 0),
+    ("workload", "traffic", 0),
+    ("qps", "traffic", 0),
     ("packet", "network", 0),
     ("network", "network", 0),
     ("syscall", "syscall", 0),
