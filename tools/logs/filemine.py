@@ -2,8 +2,9 @@
 
 Raw files (one message per line) take a block fast path: a block of a few MB is checked for
 bad lines with a few C-level scans and handed to `TemplateMiner.add_block` as bytes (or, when
-the optional native scanner is built, scanned once in C and handed to `add_scan`/`count_scan`:
-same results, see `lumos.tools.logs.native`); only a block that contains a suspect line is
+the optional native scanner is built, a view of a memory map of the file is scanned once in
+C, no copy, and handed to `add_scan`/`count_scan`: same blocks and results, see
+`lumos.tools.logs.blocks` and `lumos.tools.logs.native`); only a block that contains a suspect line is
 decoded and classified line by line. Bad lines (binary/garbage, over-long, empty, unparseable) are counted
 by reason and skipped; they get no template (an empty id in the assignments).
 """
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lumos.tools.errors import InputError
 from lumos.tools.logs import native
+from lumos.tools.logs.blocks import buffered_blocks, mapped_blocks
 from lumos.tools.logs.formats import LOG_FORMATS, LogFormat, parse_line
 from lumos.tools.logs.miner import Template, TemplateMiner, skeleton
 
@@ -72,45 +74,6 @@ def classify_line(line: str, max_chars: int = MAX_LINE_CHARS) -> str | None:
     if bad and bad * 10 > len(line):
         return "binary"
     return None
-
-
-def _blocks(path: Path, start: int = 0, end: int | None = None, max_line: int = MAX_LINE_CHARS) -> Iterator[bytes]:
-    """Blocks of whole lines (without the last newline), a few MB each, from byte `start`
-    (a line start) up to byte `end` (a line start, or the end of the file). A line longer
-    than 4 x `max_line` bytes is not held in memory: it is replaced by a placeholder that
-    is classified as too long."""
-    placeholder = b"x" * (max_line + 1)
-    buf = bytearray(BLOCK_BYTES)  # reused: one copy per block, no fresh read buffer each time
-    view = memoryview(buf)
-    with path.open("rb") as fh:
-        fh.seek(start)
-        remaining = -1 if end is None else end - start
-        rest = b""
-        dropping = False
-        while True:
-            size = len(buf) if remaining < 0 else min(len(buf), remaining)
-            got = fh.readinto(view[:size]) if size else 0
-            if remaining >= 0:
-                remaining -= got
-            if not got:
-                if rest or dropping:
-                    yield placeholder if dropping else rest
-                return
-            begin = 0
-            if dropping:  # inside an over-long line: skip to its end
-                nl = buf.find(b"\n", 0, got)
-                if nl < 0:
-                    continue
-                dropping, rest, begin = False, placeholder, nl
-            cut = buf.rfind(b"\n", begin, got)
-            if cut < 0:
-                rest = rest + view[begin:got]
-                if len(rest) > 4 * max_line:
-                    rest, dropping = b"", True
-                continue
-            block = rest + view[begin:cut]
-            rest = bytes(view[cut + 1:got])
-            yield block
 
 
 def _is_clean(block: bytes, skel: bytes, skeletons: list[bytes], max_chars: int) -> bool:
@@ -200,11 +163,11 @@ def mine_range(
     total = 0
     use_native = fmt == "raw" and native.enabled()
     window = max(max_line_chars // 2, 1)  # the over-long-line check of `_is_clean`
-    for block in _blocks(path, start, end, max_line_chars):
-        if b"\r" in block:  # one memchr scan; a 2-byte search costs ~15x more
-            block = block.replace(b"\r\n", b"\n")
-        if use_native:  # one native pass: skeletons, counts, clean check (same results)
-            scan = native.scan_block(block, window, want_lines=assignments)
+    # the native scanner reads views of a map of the file (no copy); same blocks either way
+    blocks = (mapped_blocks if use_native else buffered_blocks)(path, start, end, max_line_chars, BLOCK_BYTES)
+    scans = native.scan_blocks(blocks, window, assignments) if use_native else ((b, None) for b in blocks)
+    for block, scan in scans:
+        if scan is not None:  # one native pass: skeletons, counts, clean check (same results)
             if native.is_clean(block, scan):
                 if assignments:
                     line_clusters.extend(miner.add_scan(block, scan))
@@ -212,17 +175,21 @@ def mine_range(
                 else:
                     total += miner.count_scan(block, scan)
                 continue
-        elif fmt == "raw":
-            skel = skeleton(block)
-            skeletons = skel.split(b"\n")
-            if _is_clean(block, skel, skeletons, max_line_chars):
-                if assignments:
-                    indices = miner.add_block(block, skeletons=skeletons)
-                    total += len(indices)
-                    line_clusters.fromlist(indices)
-                else:
-                    total += miner.count_block(block, skeletons=skeletons)
-                continue
+            block = bytes(block)
+        else:
+            if b"\r" in block:  # one memchr scan; a 2-byte search costs ~15x more
+                block = block.replace(b"\r\n", b"\n")
+            if fmt == "raw":
+                skel = skeleton(block)
+                skeletons = skel.split(b"\n")
+                if _is_clean(block, skel, skeletons, max_line_chars):
+                    if assignments:
+                        indices = miner.add_block(block, skeletons=skeletons)
+                        total += len(indices)
+                        line_clusters.fromlist(indices)
+                    else:
+                        total += miner.count_block(block, skeletons=skeletons)
+                    continue
         lines = block.decode("utf-8", "replace").split("\n")
         total += len(lines)
         indices = _mine_lines(lines, fmt, miner, skipped, max_line_chars)

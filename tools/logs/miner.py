@@ -234,31 +234,42 @@ class TemplateMiner:
             out = [index(sk, ln) if i is None else i for sk, ln, i in zip(skeletons, lines, out)]
         return out
 
-    def _learn_scan(self, block: bytes, scan: native.BlockScan) -> None:
-        """Resolve the skeletons of a native scan that are not cached yet, once each, through
-        their first line, in order of first appearance (what the pure-Python path does)."""
-        cache = self._skeleton_cache
-        missing = [i for i, sk in enumerate(scan.skeletons) if sk not in cache]
-        for i in missing:
-            start, end = scan.spans[i]
-            self._index_line(scan.skeletons[i], block[start:end])
+    def _scan_table(self, block: native.BytesLike, scan: native.BlockScan) -> list[int | None]:
+        """Cluster index of each distinct skeleton of a native scan (C-level lookups), the new
+        ones resolved first, once each, through their first line, in order of first appearance
+        (as the pure-Python path does); None where the cache was cleared while resolving."""
+        get = self._skeleton_cache.get
+        table = list(map(get, scan.skeletons))
+        if None in table:
+            for i in [i for i, idx in enumerate(table) if idx is None]:
+                start, end = scan.spans[i]
+                self._index_line(scan.skeletons[i], bytes(block[start:end]))
+            table = list(map(get, scan.skeletons))
+        return table
 
-    def add_scan(self, block: bytes, scan: native.BlockScan, *, count: bool = True) -> array:
+    def _add_counts(self, table: Sequence[int], counts: Sequence[int]) -> None:
+        """Add `counts[i]` lines to the live cluster of `table[i]` (summed per cluster first)."""
+        clusters = self._clusters
+        sums = [0] * len(clusters)
+        for idx, n in zip(table, counts):
+            sums[idx] += n
+        for idx in set(table):
+            clusters[self.final_index(idx)].count += sums[idx]
+
+    def add_scan(self, block: native.BytesLike, scan: native.BlockScan, *, count: bool = True) -> array:
         """`add_block` for a block already scanned natively (`native.scan_block` with
         `want_lines`): Python work per distinct skeleton only; array('i') of cluster indices."""
         if scan.uids is None:
             raise ValueError("add_scan needs a scan with per-line indices (want_lines=True)")
-        self._learn_scan(block, scan)
-        table = list(map(self._skeleton_cache.get, scan.skeletons))
+        table = self._scan_table(block, scan)
         if None in table:  # the cache was cleared while resolving: the exact per-line path
+            block = bytes(block)
             out = array("i", self._lookup_lines(skeleton_lines(block), block.split(b"\n")))
             if count:
                 self.count(out)
             return out
         if count:
-            clusters = self._clusters
-            for idx, n in zip(table, scan.counts):
-                clusters[self.final_index(idx)].count += n
+            self._add_counts(table, scan.counts)  # type: ignore[arg-type]  # no None left
         return native.remap(scan.uids, table)
 
     def count_block(self, block: bytes, *, skeletons: list[bytes] | None = None) -> int:
@@ -286,15 +297,15 @@ class TemplateMiner:
             clusters[self.final_index(idx)].count += n
         return len(skeletons)
 
-    def count_scan(self, block: bytes, scan: native.BlockScan) -> int:
+    def count_scan(self, block: native.BytesLike, scan: native.BlockScan) -> int:
         """`count_block` for a block already scanned natively; returns the number of lines."""
-        self._learn_scan(block, scan)
-        cache, clusters = self._skeleton_cache, self._clusters
-        for sk, (start, end), n in zip(scan.skeletons, scan.spans, scan.counts):
-            idx = cache.get(sk)
-            if idx is None:  # the cache was cleared while resolving (bounded memory)
-                idx = self._index_line(sk, block[start:end])
-            clusters[self.final_index(idx)].count += n
+        table = self._scan_table(block, scan)
+        if None in table:  # the cache was cleared while resolving (bounded memory): one by one
+            cache = self._skeleton_cache
+            for i, (sk, (start, end)) in enumerate(zip(scan.skeletons, scan.spans)):
+                idx = cache.get(sk)
+                table[i] = self._index_line(sk, bytes(block[start:end])) if idx is None else idx
+        self._add_counts(table, scan.counts)  # type: ignore[arg-type]  # no None left
         return scan.lines
 
     def _first_positions(self, skeletons: list[bytes], missing: set[bytes]) -> list[int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from array import array
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 try:
@@ -20,10 +21,11 @@ try:
 except ImportError:  # not built (no C compiler at install time): pure Python
     _scan = None
 
-__all__ = ["AVAILABLE", "BlockScan", "active_path", "enabled", "is_clean", "remap", "scan_block"]
+__all__ = ["AVAILABLE", "BlockScan", "BytesLike", "active_path", "enabled", "is_clean", "remap", "scan_block", "scan_blocks"]
 
 AVAILABLE = _scan is not None and array("i").itemsize == 4  # the scanner writes int32
 ENV_VAR = "LUMOS_LOGS_NATIVE"
+BytesLike = bytes | bytearray | memoryview  # a block: bytes, or a view of a mapped file
 
 CONTROL = 1  # a NUL or control byte (but tab) in some line
 NONASCII = 2  # a byte >= 0x80 (UTF-8 validity left to a decode)
@@ -53,7 +55,7 @@ def active_path() -> str:
     return "native" if enabled() else "python"
 
 
-def scan_block(block: bytes, window: int = 1 << 30, want_lines: bool = True) -> BlockScan:
+def scan_block(block: BytesLike, window: int = 1 << 30, want_lines: bool = True) -> BlockScan:
     """Scan a block (bytes-like; no trailing newline expected) in one native pass.
     `window` is the aligned-window size of the over-long-line check (`LONG`); `want_lines`
     asks for the per-line indices. Raises RuntimeError when the extension is not built."""
@@ -62,14 +64,14 @@ def scan_block(block: bytes, window: int = 1 << 30, want_lines: bool = True) -> 
     return BlockScan(*_scan.scan(block, window, want_lines))
 
 
-def is_clean(block: bytes, scan: BlockScan) -> bool:
+def is_clean(block: BytesLike, scan: BlockScan) -> bool:
     """True when no line of the block can be bad (same rule as `filemine._is_clean`): no
     control byte, no empty skeleton, no possibly over-long line, valid UTF-8."""
     if not block or scan.flags & (CONTROL | EMPTY | LONG):
         return False
     if scan.flags & NONASCII:
         try:
-            block.decode("utf-8")
+            str(block, "utf-8")  # any bytes-like block (a view of a mapped file too)
         except UnicodeDecodeError:
             return False
     return True
@@ -81,3 +83,30 @@ def remap(uids: bytes, table: list[int]) -> array:
     out = array("i")
     out.frombytes(_scan.remap(uids, array("i", table)))
     return out
+
+
+def scan_blocks(blocks: Iterable[BytesLike], window: int, want_lines: bool = True) -> Iterator[tuple[BytesLike, BlockScan]]:
+    """(block, scan) for each block, in order, with CRLF line ends turned into LF first (as
+    the pure-Python path does). A CR is a control byte, so a block is searched for one only
+    when its scan flags CONTROL (then rescanned if it had CRLF); once a CR was seen, every
+    later block is searched before its scan."""
+    crlf = False
+    for block in blocks:
+        if crlf:
+            block = _crlf(block)
+        scan = scan_block(block, window, want_lines)
+        if not crlf and scan.flags & CONTROL and b"\r" in _as_bytes(block):
+            crlf = True
+            block = _crlf(block)
+            scan = scan_block(block, window, want_lines)
+        yield block, scan
+
+
+def _as_bytes(block: BytesLike) -> bytes:
+    return block if isinstance(block, bytes) else bytes(block)
+
+
+def _crlf(block: BytesLike) -> BytesLike:
+    """The block with CRLF line ends turned into LF (the block itself when it has no CR)."""
+    data = _as_bytes(block)
+    return data.replace(b"\r\n", b"\n") if b"\r" in data else block
