@@ -7,8 +7,10 @@
  * work in ONE pass without creating a Python object per line, so Python only works per
  * *distinct* skeleton.
  *
- * A line's skeleton is the line without hex digits (0-9a-fA-F), every control byte but
- * tab turned into NUL (exactly `lumos.tools.logs.tokens.skeleton`). Skeletons are kept in
+ * A line's skeleton is exactly `lumos.tools.logs.tokens.skeleton` (see its module doc): every
+ * token (run of bytes between space, tab and = , ; ( ) [ ] { } < > " ' | :) that holds a
+ * digit becomes a marker byte (0x01-0x04, or its slash pattern after a `:`), other tokens
+ * are kept, control bytes but tab become NUL. Skeletons are kept in
  * an open-addressing hash table keyed by a 64-bit hash, always confirmed by comparing
  * length and bytes, so a hash collision can never merge two skeletons.
  *
@@ -20,15 +22,16 @@
  *   uids:      bytes (native int32 per line: index into skeletons) or None
  *   lines:     int  number of lines (a block of n newlines has n + 1 lines)
  *   flags:     int  CONTROL 1 (a NUL/control byte but tab), NONASCII 2 (a byte >= 0x80),
- *                   EMPTY 4 (a line with an empty skeleton), LONG 8 (the block is longer
+ *                   EMPTY 4 (a blank line: its skeleton is empty or only spaces/tabs), LONG 8 (the block is longer
  *                   than `window` and some aligned window of `window` bytes has no newline)
  *
  * remap(uids, table) -> bytes: native int32 table[uid] for every int32 uid.
  * simd(flag=None) -> bool: whether the SSSE3 skeleton loop is used (switchable for tests).
  *
- * Speed: the skeleton of a line is built 16 bytes at a time with SSSE3 where the CPU has it
- * (runtime check; a portable scalar loop otherwise, and for lines with control bytes), and
- * the loop is software-pipelined (see scan_block). The scan runs without the GIL.
+ * Speed: for lines without control bytes, the delimiter and digit masks of a line are found
+ * 16 bytes at a time with SSSE3 where the CPU has it (runtime check) and only its digit tokens
+ * are visited; a portable scalar token loop otherwise. The loop is software-pipelined (see
+ * scan_block). The scan runs without the GIL.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -38,38 +41,150 @@
 
 enum { F_CONTROL = 1, F_NONASCII = 2, F_EMPTY = 4, F_LONG = 8 };
 
+/* True when a line's skeleton is empty or only spaces and tabs: the line is blank, which the
+ * per-line classifier skips as "empty", so the block must take the classifying path. */
+static inline int
+blank_skeleton(const uint8_t *sk, Py_ssize_t k)
+{
+    for (Py_ssize_t j = 0; j < k; j++)
+        if (sk[j] != ' ' && sk[j] != '\t')
+            return 0;
+    return 1;
+}
+
 /* One entry per input byte (one table load per byte in the hot loop):
- * bits 0-7 its skeleton byte, bits 8-11 its F_CONTROL / F_NONASCII flags, bit 12 set
- * unless it is a hex digit (dropped from the skeleton). */
+ * bits 0-7 its skeleton byte (control bytes but tab: NUL), bits 8-11 its F_CONTROL /
+ * F_NONASCII flags, bits 12-15 its classes below. */
 #define FLAG_SHIFT 8
-#define KEEP_SHIFT 12
+#define T_SLASH (1 << 11) /* '/' (a bit the flags leave free) */
+enum {
+    C_DELIM = 1 << 12,   /* space, tab and = , ; ( ) [ ] { } < > " ' | : (newline ends the line) */
+    C_DIGIT = 1 << 13,   /* 0-9 */
+    C_WORD = 1 << 14,    /* [0-9A-Za-z_]: what the quote rule of masking checks */
+    C_LETTER = 1 << 15,  /* [A-Za-z_]: what the key=value rule checks */
+};
 static uint16_t TABLE[256];
 
 static void
 init_tables(void)
 {
+    static const char delims[] = " \t=,;()[]{}<>\"'|:";
     for (int b = 0; b < 256; b++) {
         int control = (b < 32 && b != 9 && b != 10) || b == 127;
-        int hex = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
+        int digit = b >= '0' && b <= '9';
+        int letter = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '_';
         unsigned flags = (control ? F_CONTROL : 0) | (b >= 128 ? F_NONASCII : 0);
-        TABLE[b] = (uint16_t)((control ? 0 : b) | (flags << FLAG_SHIFT) | ((hex ? 0u : 1u) << KEEP_SHIFT));
+        unsigned cls = (b && strchr(delims, b) ? C_DELIM : 0) | (digit ? C_DIGIT : 0)
+            | (digit || letter ? C_WORD : 0) | (letter ? C_LETTER : 0);
+        TABLE[b] = (uint16_t)((control ? 0 : b) | (flags << FLAG_SHIFT) | cls | (b == '/' ? T_SLASH : 0));
     }
 }
 
-/* Skeleton of one line with the scalar table: returns its length, ORs the line's flags
- * into *flags. `dst` has room for `len` bytes. */
-static inline Py_ssize_t
-skeleton_scalar(const uint8_t *src, Py_ssize_t len, uint8_t *dst, int *flags)
+/* Does a UTF-8 whitespace character (one that `\s` of a str pattern matches: U+0085, U+00A0,
+ * U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000) start at p (n bytes left)? */
+static inline int
+uspace_at(const uint8_t *p, Py_ssize_t n)
 {
-    Py_ssize_t k = 0;
-    unsigned acc = 0;
-    for (Py_ssize_t j = 0; j < len; j++) {
-        unsigned v = TABLE[src[j]];
-        dst[k] = (uint8_t)v;
-        k += v >> KEEP_SHIFT;
-        acc |= v;
+    if (p[0] == 0xc2)
+        return n >= 2 && (p[1] == 0x85 || p[1] == 0xa0);
+    if (n < 3)
+        return 0;
+    if (p[0] == 0xe1)
+        return p[1] == 0x9a && p[2] == 0x80;
+    if (p[0] == 0xe2)
+        return (p[1] == 0x80 && ((p[2] >= 0x80 && p[2] <= 0x8a) || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf))
+            || (p[1] == 0x81 && p[2] == 0x9f);
+    return p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80;
+}
+
+/* Does the token [ts, te) hold a UTF-8 whitespace character? */
+static int
+has_uspace(const uint8_t *src, Py_ssize_t ts, Py_ssize_t te)
+{
+    for (Py_ssize_t p = ts; p < te; p++)
+        if (src[p] >= 0xc2 && uspace_at(src + p, te - p))
+            return 1;
+    return 0;
+}
+
+/* What a token [ts, te) of a line of `len` bytes holding a digit, no control byte and no
+ * UTF-8 whitespace becomes, written at dst (room for te - ts bytes); its length
+ * (`lumos.tools.logs.tokens`: a marker 0x01 + a + 2b, its slash pattern after a `:`, or the
+ * token itself when a `'` touches a non-ASCII end byte). */
+static inline Py_ssize_t
+digit_token(const uint8_t *src, Py_ssize_t len, Py_ssize_t ts, Py_ssize_t te, uint8_t *dst, int slash)
+{
+    int before = ts > 0 ? src[ts - 1] : 0, after = te < len ? src[te] : 0;
+    uint8_t first = src[ts], last = src[te - 1];
+    int a = 0, b = 0;
+    if (before == '\'') {
+        if (first >= 0x80)
+            goto verbatim;
+        a = !(TABLE[first] & C_WORD);
     }
-    *flags |= (int)((acc >> FLAG_SHIFT) & 0xf);
+    if (after == '\'') {
+        if (last >= 0x80)
+            goto verbatim;
+        b = !(TABLE[last] & C_WORD);
+    }
+    else if (after == '=')
+        b = !(TABLE[last] & C_LETTER);
+    if (before == ':' && slash) {  /* the runs between slashes become markers */
+        Py_ssize_t k = 0;
+        int run = 0;
+        for (Py_ssize_t p = ts; p < te; p++) {
+            if (src[p] == '/') {
+                dst[k++] = '/';
+                run = 0;
+            }
+            else if (!run) {
+                dst[k++] = 1;
+                run = 1;
+            }
+        }
+        if (b && last != '/')
+            dst[k - 1] = 3;
+        return k;
+    }
+    dst[0] = (uint8_t)(1 + a + 2 * b);
+    return 1;
+verbatim:
+    memcpy(dst, src + ts, (size_t)(te - ts));  /* no control byte: the bytes themselves */
+    return te - ts;
+}
+
+/* Skeleton of one line (see `lumos.tools.logs.tokens`): returns its length, ORs the line's
+ * flags into *flags. `dst` has room for `len` bytes (a skeleton is never longer). */
+static Py_ssize_t
+skeleton_line(const uint8_t *src, Py_ssize_t len, uint8_t *dst, int *flags)
+{
+    Py_ssize_t j = 0, k = 0;
+    unsigned acc = 0;
+    while (j < len) {
+        unsigned v = TABLE[src[j]];
+        if (v & C_DELIM) {
+            dst[k++] = (uint8_t)v;
+            acc |= v;
+            j++;
+            continue;
+        }
+        /* a token: copied through the table while its classes are gathered */
+        Py_ssize_t ts = j;
+        unsigned tok = 0;
+        uint8_t *out = dst + k;
+        Py_ssize_t n = len - ts, i = 0;
+        do {
+            tok |= v;
+            out[i++] = (uint8_t)v;
+        } while (i < n && !((v = TABLE[src[ts + i]]) & C_DELIM));
+        j = ts + i;
+        acc |= tok;
+        if (!(tok & C_DIGIT) || (tok & (F_CONTROL << FLAG_SHIFT)) || ((tok & (F_NONASCII << FLAG_SHIFT)) && has_uspace(src, ts, j)))
+            k += j - ts;  /* kept: already copied */
+        else
+            k += digit_token(src, len, ts, j, dst + k, tok & T_SLASH);
+    }
+    *flags |= (int)((acc >> FLAG_SHIFT) & (F_CONTROL | F_NONASCII));
     return k;
 }
 
@@ -77,70 +192,123 @@ skeleton_scalar(const uint8_t *src, Py_ssize_t len, uint8_t *dst, int *flags)
 #define HAVE_SSSE3 1
 #include <immintrin.h>
 
-/* PACK[m]: pshufb indices that move the bytes whose bit is set in m to the front. */
-static uint8_t PACK[256][16];
 static int use_ssse3;
 
-static void
-init_pack(void)
+/* Lowest set bit >= p of a mask of nw 64-bit words, or nw * 64. */
+static inline Py_ssize_t
+next_bit(const uint64_t *m, Py_ssize_t p, Py_ssize_t nw)
 {
-    for (int m = 0; m < 256; m++) {
-        int j = 0;
-        memset(PACK[m], 0x80, 16);
-        for (int i = 0; i < 8; i++)
-            if (m >> i & 1)
-                PACK[m][j++] = (uint8_t)i;
+    Py_ssize_t w = p >> 6;
+    if (w >= nw)
+        return nw << 6;
+    uint64_t x = m[w] & (~0ULL << (p & 63));
+    while (!x) {
+        if (++w >= nw)
+            return nw << 6;
+        x = m[w];
     }
-    __builtin_cpu_init();
-    use_ssse3 = __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt");
+    return (w << 6) + __builtin_ctzll(x);
 }
 
-/* Skeleton of one line, 16 bytes at a time (hex digits found by range compares, the
- * others left-packed with pshufb). `avail` >= len bytes are readable at src (bytes past
- * `len` are read but ignored); `dst` has room for len + 16 bytes. Returns the length, or
- * -1 when the line holds a control byte (the caller then uses the scalar path, which maps
- * control bytes to NUL). */
-__attribute__((target("ssse3,popcnt"))) static Py_ssize_t
-skeleton_ssse3(const uint8_t *src, Py_ssize_t len, Py_ssize_t avail, uint8_t *dst, int *flags)
+/* Highest set bit in [lo, p) of a mask, or -1. */
+static inline Py_ssize_t
+prev_bit(const uint64_t *m, Py_ssize_t lo, Py_ssize_t p)
 {
-    const __m128i c2f = _mm_set1_epi8(0x2f), c3a = _mm_set1_epi8(0x3a);
-    const __m128i c60 = _mm_set1_epi8(0x60), c67 = _mm_set1_epi8(0x67), c20 = _mm_set1_epi8(0x20);
-    const __m128i tab = _mm_set1_epi8(9), nl = _mm_set1_epi8(10), del = _mm_set1_epi8(0x7f);
-    const __m128i neg1 = _mm_set1_epi8(-1);
-    Py_ssize_t j = 0, k = 0;
-    unsigned high = 0;
-    while (j < len && j + 16 <= avail) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(src + j));
-        unsigned live = len - j >= 16 ? 0xffffu : (1u << (len - j)) - 1;
-        __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, c2f), _mm_cmplt_epi8(v, c3a));
-        __m128i lower = _mm_or_si128(v, c20);
-        __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, c60), _mm_cmplt_epi8(lower, c67));
-        /* control: 0 <= v < 0x20 but tab/newline, or 0x7f (signed compares: >= 0x80 is < 0) */
-        __m128i low = _mm_and_si128(_mm_cmpgt_epi8(v, neg1), _mm_cmplt_epi8(v, c20));
-        low = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, nl)), low);
-        __m128i control = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
-        if ((unsigned)_mm_movemask_epi8(control) & live)
-            return -1;
-        high |= (unsigned)_mm_movemask_epi8(v) & live;
-        unsigned keep = ~(unsigned)_mm_movemask_epi8(_mm_or_si128(digit, letter)) & live;
-        __m128i lo = _mm_shuffle_epi8(v, _mm_loadu_si128((const __m128i *)PACK[keep & 0xff]));
-        _mm_storel_epi64((__m128i *)(dst + k), lo);
-        k += __builtin_popcount(keep & 0xff);
-        __m128i hi = _mm_shuffle_epi8(_mm_srli_si128(v, 8), _mm_loadu_si128((const __m128i *)PACK[keep >> 8]));
-        _mm_storel_epi64((__m128i *)(dst + k), hi);
-        k += __builtin_popcount(keep >> 8);
-        j += 16;
+    while (p > lo) {
+        Py_ssize_t w = (p - 1) >> 6;
+        unsigned bit = (unsigned)((p - 1) & 63);
+        uint64_t x = m[w] & (bit == 63 ? ~0ULL : (2ULL << bit) - 1);
+        if (x) {
+            Py_ssize_t q = (w << 6) + 63 - __builtin_clzll(x);
+            return q >= lo ? q : -1;
+        }
+        p = w << 6;
     }
+    return -1;
+}
+
+/* `skeleton_line` for a line without control bytes, faster: the delimiter and digit masks
+ * of the line are found 16 bytes at a time (two nibble lookups with pshufb), then only the
+ * digit tokens are visited (bit scans) and the bytes between them copied as they are.
+ * `avail` >= len bytes are readable at src; `masks` has room for 2 * (len / 64 + 1) words.
+ * Returns the length, or -1 when the line holds a control byte (the caller then uses
+ * `skeleton_line`). */
+__attribute__((target("ssse3"))) static Py_ssize_t
+skeleton_ssse3(const uint8_t *src, Py_ssize_t len, Py_ssize_t avail, uint8_t *dst, uint64_t *masks, int *flags)
+{
+    /* class bits: 0 tab, 1 other 0x0_ control, 2 0x1_ control, 3 0x2_ delimiter,
+     * 4 digit, 5 0x3_ delimiter, 6 0x5_ delimiter, 7 0x7_ delimiter */
+    const __m128i lo_tab = _mm_setr_epi8(
+        0x1e, 0x16, 0x1e, 0x16, 0x16, 0x16, 0x16, 0x1e, 0x1e, 0x1d, 0x26, (char)0xe6, (char)0xae, (char)0xe6, 0x26, 0x06);
+    const __m128i hi_tab = _mm_setr_epi8(0x03, 0x04, 0x08, 0x30, 0, 0x40, 0, (char)0x80, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m128i nib = _mm_set1_epi8(0x0f), del = _mm_set1_epi8(0x7f);
+    const __m128i dbits = _mm_set1_epi8((char)0xe9), gbits = _mm_set1_epi8(0x10), cbits = _mm_set1_epi8(0x06);
+    const __m128i zero = _mm_setzero_si128();
+    Py_ssize_t nw = (len >> 6) + 1;
+    uint64_t *dm = masks, *gm = masks + nw;
+    memset(masks, 0, (size_t)(2 * nw) * sizeof(uint64_t));
+    unsigned high = 0, control = 0;
+    Py_ssize_t j = 0;
+    for (; j < len && j + 16 <= avail; j += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(src + j));
+        __m128i c = _mm_and_si128(_mm_shuffle_epi8(lo_tab, _mm_and_si128(v, nib)),
+                                  _mm_shuffle_epi8(hi_tab, _mm_and_si128(_mm_srli_epi16(v, 4), nib)));
+        unsigned live = len - j >= 16 ? 0xffffu : (1u << (len - j)) - 1;
+        unsigned d = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(c, dbits), zero)) & live;
+        unsigned g = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(c, gbits), zero)) & live;
+        control |= (~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(c, cbits), zero))
+                    | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, del))) & live;
+        high |= (unsigned)_mm_movemask_epi8(v) & live;
+        dm[j >> 6] |= (uint64_t)d << (j & 63);
+        gm[j >> 6] |= (uint64_t)g << (j & 63);
+    }
+    for (; j < len; j++) {  /* the last bytes of the block: one at a time */
+        unsigned v = TABLE[src[j]];
+        dm[j >> 6] |= (uint64_t)((v & C_DELIM) != 0) << (j & 63);
+        gm[j >> 6] |= (uint64_t)((v & C_DIGIT) != 0) << (j & 63);
+        control |= v & (F_CONTROL << FLAG_SHIFT);
+        high |= src[j] & 0x80;
+    }
+    if (control)
+        return -1;
     if (high)
         *flags |= F_NONASCII;
-    if (j < len) {
-        int tail = 0;
-        k += skeleton_scalar(src + j, len - j, dst + k, &tail);
-        if (tail & F_CONTROL)
-            return -1;
-        *flags |= tail;
+    Py_ssize_t cur = 0, k = 0, p;
+    while ((p = next_bit(gm, cur, nw)) < len) {
+        Py_ssize_t ts, te;
+        if (nw == 1) {  /* a line of < 64 bytes: its masks are one word each */
+            uint64_t below = dm[0] & ((1ULL << p) - 1), above = dm[0] & (~0ULL << p);
+            ts = below ? 64 - __builtin_clzll(below) : 0;
+            te = above ? __builtin_ctzll(above) : len;
+        }
+        else {
+            ts = prev_bit(dm, cur, p) + 1;
+            if (ts == 0)
+                ts = cur;
+            te = next_bit(dm, p, nw);
+            if (te > len)
+                te = len;
+        }
+        if (ts + 16 <= avail && ts - cur <= 16)  /* the kept bytes before: one 16-byte copy */
+            _mm_storeu_si128((__m128i *)(dst + k), _mm_loadu_si128((const __m128i *)(src + cur)));
+        else
+            memcpy(dst + k, src + cur, (size_t)(ts - cur));
+        k += ts - cur;
+        int before = ts > 0 ? src[ts - 1] : 0, after = te < len ? src[te] : 0;
+        if (high && has_uspace(src, ts, te)) {
+            memcpy(dst + k, src + ts, (size_t)(te - ts));
+            k += te - ts;
+        }
+        else if (before != '\'' && before != ':' && after != '\'' && after != '=')
+            dst[k++] = 1;  /* the common case */
+        else {
+            int slash = before == ':' && memchr(src + ts, '/', (size_t)(te - ts)) != NULL;
+            k += digit_token(src, len, ts, te, dst + k, slash);
+        }
+        cur = te;
     }
-    return k;
+    memcpy(dst + k, src + cur, (size_t)(len - cur));
+    return k + len - cur;
 }
 #endif
 
@@ -160,8 +328,8 @@ typedef struct {
     Py_ssize_t arena_len, arena_cap;
     int32_t *uids;
     Py_ssize_t n_lines, cap_lines;
-    uint8_t *scratch[2];     /* two line skeletons: one being built, one being looked up */
-    Py_ssize_t scratch_cap[2];
+    uint8_t *scratch[3];     /* two line skeletons (one being built, one being looked up), masks */
+    Py_ssize_t scratch_cap[3];
     int flags;
 } Scan;
 
@@ -174,6 +342,7 @@ scan_free(Scan *s)
     free(s->uids);
     free(s->scratch[0]);
     free(s->scratch[1]);
+    free(s->scratch[2]);
 }
 
 /* 64-bit product folded to 64 bits: the mixing step of the hash. */
@@ -356,12 +525,15 @@ scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int wan
         uint8_t *dst = s->scratch[cur];
         Py_ssize_t k = -1;
 #ifdef HAVE_SSSE3
-        if (use_ssse3)
-            k = skeleton_ssse3(buf + pos, len, n - pos, dst, &flags);
+        if (use_ssse3) {
+            if (reserve_scratch(s, 2, (Py_ssize_t)((len / 64 + 1) * 2 * sizeof(uint64_t))) < 0)
+                return -1;
+            k = skeleton_ssse3(buf + pos, len, n - pos, dst, (uint64_t *)s->scratch[2], &flags);
+        }
 #endif
         if (k < 0)
-            k = skeleton_scalar(buf + pos, len, dst, &flags);
-        if (k == 0)
+            k = skeleton_line(buf + pos, len, dst, &flags);
+        if (blank_skeleton(dst, k))
             flags |= F_EMPTY;
         memset(dst + k, 0, 16); /* the hash reads whole words */
         if (pending && add_line(s, s->scratch[cur ^ 1], prev_k, prev_start, prev_stop) < 0)
@@ -485,8 +657,8 @@ done:
     return out;
 }
 
-/* simd(flag=None) -> bool: whether the SSSE3 path is used; with a flag, switch it (on only
- * where the CPU has SSSE3). For tests of the portable scalar path. */
+/* simd(flag=None) -> bool: whether the SSSE3 skeleton path is used; with a flag, switch it (on
+ * only where the CPU has SSSE3). For tests of the portable scalar path. */
 static PyObject *
 py_simd(PyObject *Py_UNUSED(module), PyObject *args)
 {
@@ -498,7 +670,7 @@ py_simd(PyObject *Py_UNUSED(module), PyObject *args)
         int on = PyObject_IsTrue(flag);
         if (on < 0)
             return NULL;
-        use_ssse3 = on && __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt");
+        use_ssse3 = on && __builtin_cpu_supports("ssse3");
     }
     return PyBool_FromLong(use_ssse3);
 #else
@@ -541,7 +713,8 @@ PyInit__scan(void)
 {
     init_tables();
 #ifdef HAVE_SSSE3
-    init_pack();
+    __builtin_cpu_init();
+    use_ssse3 = __builtin_cpu_supports("ssse3");
 #endif
     return PyModuleDef_Init(&scan_module);
 }

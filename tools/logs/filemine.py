@@ -77,9 +77,12 @@ def classify_line(line: str, max_chars: int = MAX_LINE_CHARS) -> str | None:
 
 
 def _is_clean(block: bytes, skel: bytes, skeletons: list[bytes], max_chars: int) -> bool:
-    """True when no line of the block can be bad: valid UTF-8, no control bytes, no empty
-    line and no line longer than `max_chars` (checked with C-level scans only)."""
+    """True when no line of the block can be bad: valid UTF-8, no control bytes, no empty or
+    blank line and no line longer than `max_chars` (C-level scans, and one pass over the
+    distinct skeletons)."""
     if not block or b"\x00" in skel or b"" in skeletons:
+        return False
+    if any(not sk.strip(b" \t") for sk in set(skeletons)):  # a blank line (few distinct skeletons)
         return False
     if not block.isascii():
         try:

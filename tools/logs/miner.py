@@ -1,12 +1,12 @@
 """Streaming log template mining: group messages into templates with variables masked.
 
 Three stages keep it fast and bounded:
-1. a *skeleton* of the line (its bytes with every hex digit 0-9a-fA-F deleted, one C-level
-   `bytes.translate` per block) is looked up in a bounded cache: lines that differ only in
-   numbers and hex ids (the bulk of any log) share a skeleton, so the common path per line
-   is one dict lookup and no regex at all (with the optional native scanner, one C pass per
-   block finds the distinct skeletons and Python works per distinct skeleton only:
-   `add_scan`/`count_scan`, see `lumos.tools.logs.native`);
+1. a *skeleton* of the line (each token with a digit a marker byte, other words kept:
+   `tokens.skeleton`, C-level regex passes per block) is looked up in a bounded cache: lines
+   that differ only in tokens with digits (numbers, hex ids, IPs, durations: the bulk of any
+   log) share a skeleton and mask to one key: the common path per line is one dict lookup,
+   no regex (with the optional native scanner, one C pass per block finds the distinct
+   skeletons, Python works per distinct skeleton only: `add_scan`/`count_scan`, see native);
 2. for a new skeleton, masking (one regex) turns the line into a *key*; identical keys share
    a template through a second bounded cache;
 3. a new key is matched against the clusters of the same token count and leading constant

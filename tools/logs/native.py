@@ -29,7 +29,7 @@ BytesLike = bytes | bytearray | memoryview  # a block: bytes, or a view of a map
 
 CONTROL = 1  # a NUL or control byte (but tab) in some line
 NONASCII = 2  # a byte >= 0x80 (UTF-8 validity left to a decode)
-EMPTY = 4  # a line whose skeleton is empty (empty line, or only hex digits)
+EMPTY = 4  # a blank line (its skeleton is empty or only spaces and tabs)
 LONG = 8  # an aligned window of `window` bytes without a newline: maybe an over-long line
 
 
