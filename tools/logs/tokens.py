@@ -49,7 +49,7 @@ def _patterns(char: bytes, char_nodigit: bytes) -> tuple[re.Pattern[bytes], re.P
     """(the plain digit tokens: after no `'`, before no `'` or `=`, and with no `/` after a
     `:`; every digit token) for one definition of a token byte: the first pass has a constant
     replacement (the bulk, C-level), the second computes the few left one by one (`_marker`)."""
-    body = char_nodigit + rb"*\d" + char + rb"*+"
+    body = char_nodigit + rb"*+\d" + char + rb"*+"  # possessive: the run before the digit has none
     after = rb"(?![^" + _D.replace(b"'", b"").replace(b"=", b"") + rb"])"
     plain = (rb"(?<![^" + _D.replace(b"'", b"").replace(b":", b"") + rb"])" + body + after
              + rb"|(?<=:)" + body.replace(rb"\x1f", rb"\x1f/") + after)
