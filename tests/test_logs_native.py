@@ -232,7 +232,18 @@ def test_parallel_path_uses_the_native_scanner(tmp_path: Path, monkeypatch: pyte
 
     monkeypatch.setattr(parallel, "MIN_BYTES_PER_WORKER", 1024)
     path = _hostile_file(tmp_path / "hostile.log", seed=5)
+    seen = tmp_path / "scanned-by"
+    real = native.scan_blocks
+
+    def recording(*args, **kwargs):  # the workers are forked: they leave a file per process
+        (seen / str(os.getpid())).touch()
+        return real(*args, **kwargs)
+
+    seen.mkdir()
+    monkeypatch.setattr(native, "scan_blocks", recording)
     one, two = _mine_both(path, workers=2, max_line_chars=2000)
+    workers = {int(f.name) for f in seen.iterdir()}
+    assert len(workers) == 2 and os.getpid() not in workers  # both workers scanned natively
     _same(one, two)
     with native_path(True):
         single = mine_file(path, max_line_chars=2000)

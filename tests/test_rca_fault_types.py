@@ -60,6 +60,9 @@ def test_timeouts_datastores_restarts_and_flat_cpu():
     assert metric_kind("db_connection_pool_in_use") == ("pool", 1)
     assert metric_kind("cartservice_mem") == ("memory", 1) and metric_kind("node_memory_usage_pct")[0] == "node_memory"
     assert metric_kind("workload") == ("traffic", 0) and metric_kind("some_gauge") == ("other", 0)
+    assert metric_kind("mem-usage") == ("memory", 1) and metric_kind("mem") == ("memory", 1)
+    assert metric_kind("memcached_get_latency_ms") == ("latency", 1) and metric_kind("memcache_errors_total") == ("errors", 1)
+    assert metric_kind("kafka_member_count") == ("other", 0) and metric_kind("memcached_current_connections") == ("pool", 1)
     flat = _f(self_time=0.9)
     flat.observed.add("cpu")
     assert _top(infer_fault_type(flat)) == "network_delay"

@@ -361,11 +361,16 @@ mix64(uint64_t a, uint64_t b)
 /* Hash of a skeleton of n bytes followed by 16 zero bytes, 16 bytes per step with independent multiplies (a short dependency
  * chain: the scan hashes every line). Quality only matters for speed: equal hashes are
  * always confirmed by comparing the bytes. */
+/* Per-process random seed (set at import from os.urandom): log text is untrusted, so slot
+ * positions must not be predictable (lines crafted to collide would make probing quadratic).
+ * Results never depend on it: the order of skeletons is their order of first appearance. */
+static uint64_t hash_seed = 0x9E3779B97F4A7C15ULL;
+
 static inline uint64_t
 hash_bytes(const uint8_t *p, Py_ssize_t n)
 {
     const uint64_t k1 = 0xa0761d6478bd642fULL, k2 = 0xe7037ed1a0b428dbULL;
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    uint64_t h = hash_seed ^ (uint64_t)n;
     uint64_t w0, w1;
     while (n >= 16) {
         memcpy(&w0, p, 8);
@@ -708,10 +713,27 @@ static struct PyModuleDef scan_module = {
     0, scan_methods, scan_slots, NULL, NULL, NULL,
 };
 
+/* hash_seed from os.urandom(8); the fixed default stays if that fails (never fatal). */
+static void
+init_seed(void)
+{
+    PyObject *os = PyImport_ImportModule("os");
+    PyObject *rnd = os ? PyObject_CallMethod(os, "urandom", "i", 8) : NULL;
+    if (rnd && PyBytes_Check(rnd) && PyBytes_GET_SIZE(rnd) == 8) {
+        uint64_t seed;
+        memcpy(&seed, PyBytes_AS_STRING(rnd), 8);
+        hash_seed ^= seed;
+    }
+    Py_XDECREF(rnd);
+    Py_XDECREF(os);
+    PyErr_Clear();
+}
+
 PyMODINIT_FUNC
 PyInit__scan(void)
 {
     init_tables();
+    init_seed();
 #ifdef HAVE_SSSE3
     __builtin_cpu_init();
     use_ssse3 = __builtin_cpu_supports("ssse3");

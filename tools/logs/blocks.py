@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def _map(path: Path) -> mmap.mmap | None:
     try:
         with path.open("rb") as fh:
             st = os.fstat(fh.fileno())
-            if not st.st_size or not os.path.isfile(path):  # empty (mmap raises), /proc, FIFO
+            if not st.st_size or not stat.S_ISREG(st.st_mode):  # empty (mmap raises), /proc, FIFO
                 return None
             return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)  # keeps its own fd
     except (OSError, ValueError, OverflowError):

@@ -36,7 +36,6 @@ import re
 from lumos.tools.logs.masking import WILDCARD
 
 SEPARATORS = ",;:/.-_@#"
-DELIMITERS = b" \t=,;()[]{}<>\"'|:"
 
 _SKELETON_TABLE = bytes(0 if (b < 32 and b not in (9, 10)) or b == 127 else b for b in range(256))
 _D = rb" \t\n=,;()\[\]{}<>\"'|:"  # delimiters and the line end, inside a character class

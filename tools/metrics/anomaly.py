@@ -8,6 +8,7 @@ spread (floored relative to the baseline level, so flat series do not explode).
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -29,7 +30,6 @@ _KINDS: tuple[tuple[str, str, int], ...] = (
     ("memory", "memory", 1),
     ("mem_", "memory", 1),
     ("heap", "memory", 1),
-    ("mem", "memory", 1),  # short forms: `mem`, `svc_mem`, `mem-usage`
     ("client_call_latency", "client_latency", 1),
     ("client_latency", "client_latency", 1),
     ("call_latency", "call_latency", 1),
@@ -55,6 +55,9 @@ _KINDS: tuple[tuple[str, str, int], ...] = (
 )
 
 
+_WORDS_RE = re.compile(r"[^a-z0-9]+")
+
+
 def metric_kind(metric: str) -> tuple[str, int]:
     """Classify a metric name by the first known fragment it contains: (kind, bad direction).
     Unknown names are ('other', 0)."""
@@ -62,6 +65,8 @@ def metric_kind(metric: str) -> tuple[str, int]:
     for fragment, kind, direction in _KINDS:
         if fragment in name:
             return kind, direction
+    if "mem" in _WORDS_RE.split(name):  # `mem`, `svc_mem`, `mem-usage`; not memcached, member
+        return "memory", 1
     return "other", 0
 
 

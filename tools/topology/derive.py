@@ -15,7 +15,9 @@ from lumos.tools.domain import CallEdge, Service, Span, Topology
 def derive_topology(spans: Sequence[Span], services: Iterable[str] = ()) -> Topology:
     """Services from spans plus `services`, and caller -> callee edges from span parentage
     (self-calls and spans whose parent is missing add no edge)."""
-    owner = {(s.trace_id, s.span_id): s.service for s in spans}
+    owner: dict[tuple[str, str], str] = {}
+    for s in spans:  # the first span of a repeated id wins, as in the span index
+        owner.setdefault((s.trace_id, s.span_id), s.service)
     edges: set[tuple[str, str]] = set()
     for s in spans:
         if s.parent_span_id is None:

@@ -11,12 +11,15 @@ NOISE_FLOOR = 0.05  # fault-type support below this is noise, not a reason to na
 def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[str, float]:
     """fault_type -> support (0-1) from which kinds of evidence a service shows.
 
-    CPU (or own time growth while CPU is not seen flat) -> cpu_saturation; memory that stands
-    out -> memory_pressure; network gaps, or own time growth with flat CPU -> network_delay;
-    errors that come with much slower calls (timeouts) -> network_loss; errors that originate
-    here or stopped calls -> error_injection (dependency_outage for a datastore); restarts ->
-    crash_loop; pool/disk exhaustion -> resource_exhaustion; a change just before the onset ->
-    bad_deploy/config_change; only symptoms and nothing else -> config_change (low support).
+    CPU, or own slowness with CPU not measured flat -> cpu_saturation (with flat CPU, latency the
+    service measures itself while its calls out are no slower is still starvation; span self time
+    alone is likelier waiting on something untraced -> network_delay); memory that stands out ->
+    memory_pressure; network gaps -> network_delay; errors that come with much slower calls
+    (timeouts) -> network_loss; errors that originate here or stopped calls -> error_injection
+    (dependency_outage for a datastore); restarts -> crash_loop; pool/disk exhaustion ->
+    resource_exhaustion; a change just before the onset -> bad_deploy/config_change. Support
+    below NOISE_FLOOR names nothing: only symptoms then give error_injection when CPU is
+    measured and flat (the service's own code), else config_change (low support).
     """
     if f is None:
         return {}
