@@ -93,8 +93,8 @@ def test_equal_skeletons_mask_to_equal_keys_on_any_lines(a: str, b: str) -> None
 @pytest.mark.parametrize("on", [False, True])
 def test_blank_lines_are_skipped_as_empty_on_the_fast_path(tmp_path: Path, on: bool) -> None:
     path = tmp_path / "blank.log"
-    path.write_text("hello 1\n   \n\t\nhello 2\n")
+    path.write_text("hello 1\n   \n\t\n\u00a0\u3000\nhello 2\n")  # the fourth: NBSP and ideographic space
     with native_path(on):
         result = mine_file(path)
-    assert result.skipped == {"empty": 2} and result.lines_mined == 2
+    assert result.skipped == {"empty": 3} and result.lines_mined == 2
     assert [t.text for t in result.templates] == ["hello <*>"]

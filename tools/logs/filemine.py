@@ -82,12 +82,15 @@ def _is_clean(block: bytes, skel: bytes, skeletons: list[bytes], max_chars: int)
     distinct skeletons)."""
     if not block or b"\x00" in skel or b"" in skeletons:
         return False
-    if any(not sk.strip(b" \t") for sk in set(skeletons)):  # a blank line (few distinct skeletons)
+    distinct = set(skeletons)  # few: one pass over them finds blank lines
+    if any(not sk.strip(b" \t") for sk in distinct):
         return False
     if not block.isascii():
         try:
             block.decode("utf-8")
         except UnicodeDecodeError:
+            return False
+        if native.has_unicode_blank(distinct):
             return False
     # a line of >= max_chars bytes covers a whole aligned window of max_chars/2 bytes
     window = max(max_chars // 2, 1)

@@ -74,7 +74,15 @@ def is_clean(block: BytesLike, scan: BlockScan) -> bool:
             str(block, "utf-8")  # any bytes-like block (a view of a mapped file too)
         except UnicodeDecodeError:
             return False
+        if has_unicode_blank(scan.skeletons):
+            return False
     return True
+
+
+def has_unicode_blank(skeletons: "list[bytes] | set[bytes]") -> bool:
+    """True when a (distinct) non-ASCII skeleton is only whitespace (NBSP, U+3000...): such a line
+    is blank to the line classifier, so its block must take the classifying path."""
+    return any(not sk.isascii() and not sk.decode("utf-8", "replace").strip() for sk in skeletons)
 
 
 def remap(uids: bytes, table: list[int]) -> array:
