@@ -138,3 +138,17 @@ def test_byte_ranges_mine_like_python(tmp_path: Path, monkeypatch: pytest.Monkey
                 total, skipped, lines = mine_range(path, "raw", miner, start=start, end=end, max_line_chars=500)
                 parts.append((total, dict(skipped), lines, miner.templates()))
         assert parts[0] == parts[1]
+
+
+def test_a_file_truncated_between_blocks_raises_instead_of_crashing(tmp_path: Path) -> None:
+    from lumos.tools.errors import InputError
+
+    path = tmp_path / "live.log"
+    path.write_bytes(b"".join(b"line %d of a live log\n" % i for i in range(2000)))
+    blocks = mapped_blocks(path, block_bytes=4096)
+    first = bytes(next(blocks))
+    assert first.startswith(b"line 0 ")
+    os.truncate(path, 100)  # logrotate copytruncate while the file is being mined
+    with pytest.raises(InputError, match="shrank while being read"):
+        next(blocks)  # no read of a lost page (that would be SIGBUS), a clear error instead
+    blocks.close()

@@ -7,9 +7,10 @@ Two sources give the *same* blocks (same cuts, same placeholders for over-long l
   copy and no fresh block allocation (the native scanner reads the page cache directly).
   It falls back to `buffered_blocks` when the file cannot be mapped (empty, a size of 0 as
   /proc files report, not a regular file, no room in the address space) or when the
-  environment sets `LUMOS_LOGS_MMAP=0`: a file truncated while it is mapped makes the
-  process fail with SIGBUS on the next read of a lost page (as for `rg --mmap`), so
-  switch mapping off to mine files that are being truncated in place (copytruncate).
+  environment sets `LUMOS_LOGS_MMAP=0`. A read of a page lost to truncation kills the
+  process with SIGBUS (as for `rg --mmap`): the size is checked before each block, so a
+  file truncated between blocks raises InputError, but a truncation during one block's scan
+  cannot be caught; switch mapping off to mine files truncated in place (copytruncate).
 
 A block is the lines of one chunk up to its last newline (the newline itself dropped), with
 the unfinished last line carried over to the next chunk. A line longer than 4 x `max_line`
@@ -24,6 +25,8 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+
+from lumos.tools.errors import InputError
 
 __all__ = ["BLOCK_BYTES", "MMAP_ENV_VAR", "buffered_blocks", "mapped_blocks", "mmap_enabled"]
 
@@ -102,7 +105,7 @@ def mapped_blocks(path: Path, start: int = 0, end: int | None = None, max_line: 
     view = memoryview(mm)
     try:
         stop = len(mm) if end is None or end < start else min(end, len(mm))  # end < start: to EOF, as buffered
-        yield from _cut(mm, view, start, stop, max_line, block_bytes)
+        yield from _cut(mm, view, start, stop, max_line, block_bytes, path)
     finally:
         view.release()
         try:
@@ -112,8 +115,9 @@ def mapped_blocks(path: Path, start: int = 0, end: int | None = None, max_line: 
 
 
 def _cut(mm: mmap.mmap, view: memoryview, start: int, stop: int, max_line: int,
-         block_bytes: int) -> Iterator[bytes | memoryview]:
-    """`buffered_blocks` on a map: the same chunks [cs, ce) and cuts, as offsets."""
+         block_bytes: int, path: Path) -> Iterator[bytes | memoryview]:
+    """`buffered_blocks` on a map: the same chunks [cs, ce) and cuts, as offsets. Before each
+    chunk the file's size is checked, so a file truncated between blocks raises InputError."""
     placeholder = b"x" * (max_line + 1)
     rest = start  # the unfinished line carried over is [rest, cs)
     released = 0  # pages below this offset were released
@@ -121,6 +125,9 @@ def _cut(mm: mmap.mmap, view: memoryview, start: int, stop: int, max_line: int,
     cs = start
     while cs < stop:
         ce = min(cs + block_bytes, stop)
+        if mm.size() < ce:  # truncated in place: reading a lost page would kill the process (SIGBUS)
+            raise InputError(f"the file shrank while being read (truncated in place?); read it with {MMAP_ENV_VAR}=0 "
+                             "or mine a copy", path=path)
         begin, lead = cs, False
         if dropping:  # inside an over-long line: skip to its end
             nl = mm.find(b"\n", cs, ce)
