@@ -385,6 +385,19 @@ hash_bytes(const uint8_t *p, Py_ssize_t n)
     return mix64(h ^ w0 ^ k2, mix64(w1 ^ k1, h ^ k2));
 }
 
+/* `arr` (malloc'd, *cap items of `elem` bytes) with twice the capacity, or NULL on overflow
+ * or no memory (then `arr` and *cap are unchanged). */
+static void *
+grow_array(void *arr, Py_ssize_t *cap, size_t elem)
+{
+    if (*cap > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)elem)
+        return NULL;
+    void *grown = realloc(arr, (size_t)(*cap * 2) * elem);
+    if (grown)
+        *cap *= 2;
+    return grown;
+}
+
 /* Double the slot table and re-insert every entry; 0 or -1 (no memory). */
 static int
 grow_slots(Scan *s)
@@ -444,12 +457,10 @@ add_line(Scan *s, const uint8_t *key, Py_ssize_t len, Py_ssize_t start, Py_ssize
         if (s->n_entries >= INT32_MAX || reserve_arena(s, len) < 0)
             return -1;
         if (s->n_entries == s->cap_entries) {
-            Py_ssize_t cap = s->cap_entries * 2;
-            Entry *entries = realloc(s->entries, (size_t)cap * sizeof(Entry));
-            if (!entries)
+            Entry *grown = grow_array(s->entries, &s->cap_entries, sizeof(Entry));
+            if (!grown)
                 return -1;
-            s->entries = entries;
-            s->cap_entries = cap;
+            s->entries = grown;
         }
         e = (int32_t)s->n_entries++;
         if (len)
@@ -463,14 +474,10 @@ add_line(Scan *s, const uint8_t *key, Py_ssize_t len, Py_ssize_t start, Py_ssize
     s->entries[e].count++;
     if (s->uids) {
         if (s->n_lines == s->cap_lines) {
-            if (s->cap_lines > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(int32_t))
+            int32_t *grown = grow_array(s->uids, &s->cap_lines, sizeof(int32_t));
+            if (!grown)
                 return -1;
-            Py_ssize_t cap = s->cap_lines * 2;
-            int32_t *uids = realloc(s->uids, (size_t)cap * sizeof(int32_t));
-            if (!uids)
-                return -1;
-            s->uids = uids;
-            s->cap_lines = cap;
+            s->uids = grown;
         }
         s->uids[s->n_lines] = e;
     }
