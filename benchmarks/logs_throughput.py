@@ -230,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  lumos / drain3 = {lumos_rate / drain[0]:.1f}x   (target >= 20x)")
         if grep_s is not None:
             print(f"  lumos / grep   = {lumos_rate / (args.lines / grep_s):.3f}x (target >= 0.2x)")
-        print(f"  ({lumos['path']} path; pure Python: "
-              + (f"{pure_rate / drain[0]:.1f}x drain3" if drain is not None else "")
-              + (f", {pure_rate / (args.lines / grep_s):.3f}x grep" if grep_s is not None else "") + ")")
+        pure_ratios = ([f"{pure_rate / drain[0]:.1f}x drain3"] if drain is not None else []) + (
+            [f"{pure_rate / (args.lines / grep_s):.3f}x grep"] if grep_s is not None else [])
+        print(f"  ({lumos['path']} path; pure Python: {', '.join(pure_ratios)})")
         if drain and par:
             print(f"  lumos --workers {cores} / drain3 = {par['lines'] / par['mine_s'] / drain[0]:.1f}x")
         print(f"  lumos+assign / drain3 = {full['lines'] / full['mine_s'] / drain[0]:.1f}x" if drain else "", end="\n" if drain else "")

@@ -15,17 +15,17 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lumos.tools.errors import InputError
 from lumos.tools.logs import native
-from lumos.tools.logs.blocks import buffered_blocks, mapped_blocks
+from lumos.tools.logs.blocks import BLOCK_BYTES, buffered_blocks, mapped_blocks
 from lumos.tools.logs.formats import LOG_FORMATS, LogFormat, parse_line
 from lumos.tools.logs.miner import Template, TemplateMiner, skeleton
 
-BLOCK_BYTES = 4 << 20
 MAX_LINE_CHARS = 64 * 1024
 _BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
@@ -172,35 +172,36 @@ def mine_range(
     # the native scanner reads views of a map of the file (no copy); same blocks either way
     blocks = (mapped_blocks if use_native else buffered_blocks)(path, start, end, max_line_chars, BLOCK_BYTES)
     scans = native.scan_blocks(blocks, window, assignments) if use_native else ((b, None) for b in blocks)
-    for block, scan in scans:
-        if scan is not None:  # one native pass: skeletons, counts, clean check (same results)
-            if native.is_clean(block, scan):
-                if assignments:
-                    line_clusters.extend(miner.add_scan(block, scan))
-                    total += scan.lines
-                else:
-                    total += miner.count_scan(block, scan)
-                continue
-            block = bytes(block)
-        else:
-            if b"\r" in block:  # one memchr scan; a 2-byte search costs ~15x more
-                block = block.replace(b"\r\n", b"\n")
-            if fmt == "raw":
-                skel = skeleton(block)
-                skeletons = skel.split(b"\n")
-                if _is_clean(block, skel, skeletons, max_line_chars):
+    with closing(blocks):  # the file (and its map) is released at once, even when mining raises
+        for block, scan in scans:
+            if scan is not None:  # one native pass: skeletons, counts, clean check (same results)
+                if native.is_clean(block, scan):
                     if assignments:
-                        indices = miner.add_block(block, skeletons=skeletons)
-                        total += len(indices)
-                        line_clusters.fromlist(indices)
+                        line_clusters.extend(miner.add_scan(block, scan))
+                        total += scan.lines
                     else:
-                        total += miner.count_block(block, skeletons=skeletons)
+                        total += miner.count_scan(block, scan)
                     continue
-        lines = block.decode("utf-8", "replace").split("\n")
-        total += len(lines)
-        indices = _mine_lines(lines, fmt, miner, skipped, max_line_chars)
-        if assignments:
-            line_clusters.extend(indices)
+                block = bytes(block)
+            else:
+                if b"\r" in block:  # one memchr scan; a 2-byte search costs ~15x more
+                    block = block.replace(b"\r\n", b"\n")
+                if fmt == "raw":
+                    skel = skeleton(block)
+                    skeletons = skel.split(b"\n")
+                    if _is_clean(block, skel, skeletons, max_line_chars):
+                        if assignments:
+                            indices = miner.add_block(block, skeletons=skeletons)
+                            total += len(indices)
+                            line_clusters.fromlist(indices)
+                        else:
+                            total += miner.count_block(block, skeletons=skeletons)
+                        continue
+            lines = block.decode("utf-8", "replace").split("\n")
+            total += len(lines)
+            indices = _mine_lines(lines, fmt, miner, skipped, max_line_chars)
+            if assignments:
+                line_clusters.extend(indices)
     return total, skipped, line_clusters
 
 

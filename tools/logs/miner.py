@@ -250,11 +250,11 @@ class TemplateMiner:
     def _add_counts(self, table: Sequence[int], counts: Sequence[int]) -> None:
         """Add `counts[i]` lines to the live cluster of `table[i]` (summed per cluster first)."""
         clusters = self._clusters
-        sums = [0] * len(clusters)
+        sums: dict[int, int] = {}  # per distinct cluster: cost follows the block, not the template count
         for idx, n in zip(table, counts):
-            sums[idx] += n
-        for idx in set(table):
-            clusters[self.final_index(idx)].count += sums[idx]
+            sums[idx] = sums.get(idx, 0) + n
+        for idx, n in sums.items():
+            clusters[self.final_index(idx)].count += n
 
     def add_scan(self, block: native.BytesLike, scan: native.BlockScan, *, count: bool = True) -> array:
         """`add_block` for a block already scanned natively (`native.scan_block` with
