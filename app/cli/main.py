@@ -1,15 +1,99 @@
-"""The `lumos` command: registers the command groups and turns user errors into one-line messages."""
+"""The `lumos` command: lists the command groups, imports each only when it runs, and turns user errors into one-line messages.
+
+Start-up matters on call (the issue asks ≤ 0.5 s per command): `lumos --help` and `lumos logs ...` must not pay for
+LangGraph, LangChain or matplotlib. So the top-level group knows each command by name, module and one-line help, and
+imports the module only when that command is invoked (`benchmarks/cli_startup.py` measures it).
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+from dataclasses import dataclass
+from typing import Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
+from lumos import __version__
 from lumos.tools.errors import LumosError
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """Where a top-level command lives and what `lumos --help` says about it before it is imported."""
+
+    module: str
+    """Module under `lumos.app.cli` that defines the command."""
+    attr: str
+    """`register` (a function adding commands to a Typer), a Typer sub-app, or a command function."""
+    help: str
+    """First line of the command's help; a test checks it matches the command itself."""
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    "demo": CommandSpec("incident_cmds", "register", "Run the bundled demo: a bad deploy breaks checkout in an 8-service shop."),
+    "run": CommandSpec("incident_cmds", "register", "Run any recorded case folder as an incident (same flow as `lumos demo`)."),
+    "resume": CommandSpec("incident_cmds", "register",
+                          "Answer the pending approval of a paused incident and continue it (in this new process)."),
+    "triage": CommandSpec("triage_cmd", "register",
+                          "Chat about an incident: slash commands (/help lists them; they work offline) and free-text questions "
+                          "for the coordinator model (when one is configured). Destructive steps run only after /approve N."),
+    "serve": CommandSpec("serve_cmd", "register",
+                         "Serve webhooks (Alertmanager, PagerDuty, generic), the incident API and the web console."),
+    "eval": CommandSpec("eval_cmd", "eval_command", "Replay recorded incidents through the incident graph and score them."),
+    "audit": CommandSpec("audit_cmd", "audit_app", "Show and verify incident audit trails (append-only, hash-chained)."),
+    "cases": CommandSpec("cases_cmd", "cases_app", "Validate recorded incident cases and generate synthetic ones."),
+    "runbooks": CommandSpec("runbooks_cmd", "runbooks_app", "Validate, list, index and search runbooks."),
+    "workflows": CommandSpec("workflows_cmd", "workflows_app", "List, show and validate incident workflows."),
+    "logs": CommandSpec("logs_cmd", "logs_app", "Log tools: template mining."),
+}
+
+
+class _NotLoaded(click.Command):
+    """Stands in for a command in listings and suggestions until the command is invoked."""
+
+    def __init__(self, name: str, spec: CommandSpec) -> None:
+        super().__init__(name, help=spec.help, short_help=spec.help)
+        self.spec = spec
+
+
+def load_command(name: str, spec: CommandSpec) -> dict[str, click.Command]:
+    """Import the module of `name` and return the click commands it defines (a module may define several)."""
+    module = importlib.import_module(f"lumos.app.cli.{spec.module}")
+    target: Any = getattr(module, spec.attr)
+    holder = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    elif spec.attr == "register":
+        target(holder)
+    else:
+        holder.command(name)(target)
+    return dict(typer.main.get_group(holder).commands)
+
+
+class LazyGroup(TyperGroup):
+    """A Typer group whose commands are imported on first use (see module docstring)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, spec in COMMANDS.items():
+            self.commands.setdefault(name, _NotLoaded(name, spec))
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """Import the invoked command's module (replacing its stand-ins) before click resolves it."""
+        placeholder = self.commands.get(args[0]) if args else None
+        if isinstance(placeholder, _NotLoaded):
+            for loaded_name, command in load_command(args[0], placeholder.spec).items():
+                if isinstance(self.commands.get(loaded_name), _NotLoaded):
+                    self.commands[loaded_name] = command
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="lumos",
+    cls=LazyGroup,
     help="LUMOS: multi-agent incident response. Diagnoses alerts offline or with an LLM, "
     "retrieves runbooks, and never runs a destructive step without a human's approval.",
     no_args_is_help=True,
@@ -18,33 +102,17 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    from lumos.app.cli import audit_cmd, cases_cmd, eval_cmd, incident_cmds, serve_cmd, triage_cmd
-
-    incident_cmds.register(app)
-    triage_cmd.register(app)
-    serve_cmd.register(app)
-    app.command("eval")(eval_cmd.eval_command)
-    app.add_typer(audit_cmd.audit_app, name="audit")
-    app.add_typer(cases_cmd.cases_app, name="cases")
-    try:
-        from lumos.app.cli.runbooks_cmd import runbooks_app
-
-        app.add_typer(runbooks_app, name="runbooks")
-    except ImportError:  # pragma: no cover - during development
-        pass
-    from lumos.app.cli.workflows_cmd import workflows_app
-
-    app.add_typer(workflows_app, name="workflows")
-    try:
-        from lumos.app.cli.logs_cmd import logs_app
-
-        app.add_typer(logs_app, name="logs")
-    except ImportError:  # pragma: no cover
-        pass
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"lumos {__version__}")
+        raise typer.Exit()
 
 
-_register()
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the LUMOS version and exit."),
+) -> None:
+    """LUMOS: multi-agent incident response. Diagnoses alerts offline or with an LLM, retrieves runbooks, and never runs a destructive step without a human's approval."""
 
 
 def main() -> None:
@@ -57,3 +125,7 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted; incident state is checkpointed and can be resumed", err=True)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
