@@ -5,8 +5,10 @@ from lumos.tools.runbooks.library import RunbookLibrary
 from lumos.tools.runbooks.search import LexicalRunbookIndex
 from lumos.tools.runbooks.vector import ChromaRunbookIndex
 from lumos.tools.settings import Settings
+from optional_parts import needs_embedding
 
 
+@needs_embedding
 def test_auto_is_lexical_until_indexed_then_chroma(isolated_env):
     library = RunbookLibrary.load([])
     settings = Settings.from_env(home=isolated_env)

@@ -16,9 +16,10 @@ import pytest
 from lumos.tools.runbooks import RunbookLibrary
 from lumos.tools.runbooks.retrieval import ChromaConfig, open_runbook_index
 from lumos.tools.runbooks.vector import ChromaRunbookIndex
+from optional_parts import needs_embedding
 
 CHROMA = shutil.which("chroma")
-pytestmark = pytest.mark.skipif(CHROMA is None, reason="the `chroma` server binary (chromadb package) is not on PATH")
+pytestmark = [pytest.mark.skipif(CHROMA is None, reason="the `chroma` server binary (chromadb package) is not on PATH"), needs_embedding]
 
 
 def free_port() -> int:

@@ -17,12 +17,15 @@ from lumos.tools.runbooks import LexicalRunbookIndex, RunbookIndex, RunbookLibra
 from lumos.tools.runbooks.embedding import EmbeddingUnavailable, MiniLMEmbedder
 from lumos.tools.runbooks.retrieval import ChromaConfig, open_runbook_index
 from lumos.tools.runbooks.vector import ChromaRunbookIndex, RunbookEmbeddingFunction, open_client, where_filter
+from optional_parts import embedding_missing, needs_embedding
 
 QUERIES = yaml.safe_load((Path(__file__).parent / "data" / "runbook_queries.yaml").read_text())
 
 
 @pytest.fixture(scope="module")
 def embedder() -> MiniLMEmbedder:
+    if reason := embedding_missing():
+        pytest.skip(reason)
     return MiniLMEmbedder()
 
 
@@ -163,6 +166,7 @@ def test_config_from_env_picks_embedded_or_server(tmp_path: Path) -> None:
     assert open_client(embedded).heartbeat() > 0
 
 
+@needs_embedding
 def test_cli_index_then_search_json(isolated_env: Path) -> None:
     from lumos.app.cli.runbooks_cmd import runbooks_app
 
