@@ -9,11 +9,11 @@ fault types take the strongest support from either report.
 
 from __future__ import annotations
 
+from lumos.tools.diagnosis_model import DEFAULT_MODEL, DiagnosisModel
 from lumos.tools.domain import DependencyReport, Evidence, FaultType, Hypothesis, LogReport, ServiceSignal, Topology, TriageReport
 
 LOCAL_KINDS = frozenset({"cpu", "memory", "self_time", "net_in", "error_origin", "restarts", "pool", "disk"})
 LOCAL_WORDING = ("memory_pressure", "crash_loop", "resource_exhaustion", "config_change", "bad_deploy")
-LOG_WEIGHT = 1.0  # trust in a log signal's own 0-1 score relative to the dependency ranking
 
 
 def _log_scores(log_report: LogReport | None) -> dict[str, ServiceSignal]:
@@ -55,8 +55,13 @@ def correlate(
     log_report: LogReport | None,
     dependency_report: DependencyReport,
     topology: Topology,
+    model: DiagnosisModel = DEFAULT_MODEL,
+    calibrate: bool = True,
 ) -> list[Hypothesis]:
-    """Every candidate service as a Hypothesis (fault type, confidence 0-1, evidence), best first."""
+    """Every candidate service as a Hypothesis (fault type, confidence 0-1, evidence), best first.
+
+    With `calibrate` (the default), confidences are the model's calibrated probabilities that the
+    hypothesis is the root cause (see `calibrated`); without it, the raw ranking scores."""
     logs = _log_scores(log_report)
     callees = _callees(topology)
     dep = {h.service: h for h in dependency_report.ranking}
@@ -82,12 +87,12 @@ def correlate(
         explained *= 1.0 - own_wording
         log_part = log_score * (1.0 - explained)
         # Noisy-OR: either modality alone can make the case for a service.
-        score = 1.0 - (1.0 - base) * (1.0 - LOG_WEIGHT * log_part)
+        score = 1.0 - (1.0 - base) * (1.0 - model.log_weight * log_part)
         hints = _merge_hints(
             (dep_signals[svc].fault_hints if svc in dep_signals else {}, 1.0),
-            (log_sig.fault_hints if log_sig else {}, LOG_WEIGHT),
+            (log_sig.fault_hints if log_sig else {}, model.log_weight),
         )
-        fault = max(hints, key=hints.get) if hints else (dep[svc].fault_type.value if svc in dep else FaultType.error_injection.value)
+        fault = max(hints, key=hints.get) if hints else (dep[svc].fault_type.value if svc in dep else FaultType.unknown.value)
         evidence: list[Evidence] = list(dep[svc].evidence) if svc in dep else []
         if log_sig:
             evidence.extend(log_sig.evidence[:3])
@@ -96,4 +101,20 @@ def correlate(
             rationale = (rationale + "; " if rationale else "") + f"logs {log_score:.2f}"
         out.append(Hypothesis(service=svc, fault_type=FaultType(fault), confidence=max(0.0, min(1.0, score)), evidence=evidence[:8], rationale=rationale))
     out.sort(key=lambda h: (-h.confidence, h.service))
-    return out
+    return calibrated(out, model) if calibrate else out
+
+
+def calibrated(hypotheses: list[Hypothesis], model: DiagnosisModel = DEFAULT_MODEL) -> list[Hypothesis]:
+    """Raw ranking scores -> P(this hypothesis is the root cause), order kept: the top one is judged
+    by its score and its lead over the runner-up; every other one by its score and its gap to the top
+    (negative), so it never exceeds the top's."""
+    if not hypotheses:
+        return hypotheses
+    cal = model.calibration
+    raw = [h.confidence for h in hypotheses]
+    second = raw[1] if len(raw) > 1 else 0.0
+    probs = [cal.probability(raw[0], second)] + [cal.probability(r, raw[0]) for r in raw[1:]]
+    for i in range(1, len(probs)):
+        probs[i] = min(probs[i], probs[i - 1])
+    return [h.model_copy(update={"confidence": round(p, 4), "rationale": f"{h.rationale}; raw score {r:.3f}".lstrip("; ")})
+            for h, p, r in zip(hypotheses, probs, raw)]

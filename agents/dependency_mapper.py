@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import networkx as nx
 
 from lumos.tools.changes import correlate_changes
+from lumos.tools.diagnosis_model import DEFAULT_MODEL, DiagnosisModel
 from lumos.tools.domain import (
     Change,
     DependencyReport,
@@ -27,10 +29,12 @@ from lumos.tools.domain import (
 )
 from lumos.tools.metrics.anomaly import metric_anomalies, service_metric_anomalies
 from lumos.tools.metrics.derive import edge_gap_series
+from lumos.tools.metrics.memory import memory_growth
+from lumos.tools.metrics.mirror import mirror_targets
 from lumos.tools.topology.graph import build_call_graph
 from lumos.tools.topology.mermaid import incident_mermaid
 from lumos.tools.topology.queries import blast_radius
-from lumos.tools.topology.rank import rank_services
+from lumos.tools.topology.rank import local_score, rank_services, symptom_score
 from lumos.tools.traces.compare import EdgeGapOutlier, compare_spans, gap_outliers
 from lumos.tools.traces.features import (
     ServiceFeatures,
@@ -49,13 +53,14 @@ _MIN_SIDE_S = 15.0
 METRIC_HORIZON_S = 240.0
 
 
-def _span_onset(spans: Sequence[Span], index: SpanIndex, notes: list[str]) -> datetime | None:
+def _span_onset(spans: Sequence[Span], index: SpanIndex, notes: list[str], model: DiagnosisModel = DEFAULT_MODEL) -> datetime | None:
     """The onset seen in the traces, or None when the spans cannot tell."""
     if len(spans) < 20:
         return None
     first = min(s.start for s in spans)
     last = max(s.start for s in spans)
-    onset, strength = detect_onset(index, earliest=first, latest=last - timedelta(seconds=_MIN_SIDE_S), min_side_s=_MIN_SIDE_S)
+    onset, strength = detect_onset(index, earliest=first, latest=last - timedelta(seconds=_MIN_SIDE_S), min_side_s=_MIN_SIDE_S,
+                                   early_fraction=model.onset.early_fraction, significant=model.onset.span_significant)
     if onset is None:
         notes.append("spans too sparse to locate the onset; using the triage window")
         return None
@@ -63,18 +68,20 @@ def _span_onset(spans: Sequence[Span], index: SpanIndex, notes: list[str]) -> da
     return onset
 
 
-def _add_span_features(index: SpanIndex, onset: datetime, alert_onset: datetime, feats: dict[str, ServiceFeatures]) -> None:
+def _add_span_features(index: SpanIndex, onset: datetime, alert_onset: datetime, feats: dict[str, ServiceFeatures],
+                       model: DiagnosisModel = DEFAULT_MODEL) -> None:
     """Span evidence: before/after shifts, outlying network gaps, requests that stopped early."""
+    z_scale = model.traces.span_z_scale
     for svc, shift in compare_spans(index, onset).items():
-        span_features(shift, feats.setdefault(svc, ServiceFeatures(service=svc)))
+        span_features(shift, feats.setdefault(svc, ServiceFeatures(service=svc)), z_scale)
     # Outlying gaps are judged at both onset estimates (traces, alert-based triage), keeping the
     # stronger per edge: a wrong trace onset must not hide a delay behind its own baseline.
     outliers: dict[tuple[str, str], EdgeGapOutlier] = {}
-    for o in gap_outliers(index, alert_onset) + gap_outliers(index, onset):
+    for o in gap_outliers(index, alert_onset, model.traces.outlier_z) + gap_outliers(index, onset, model.traces.outlier_z):
         key = (o.caller, o.callee)
         if key not in outliers or o.z > outliers[key].z:
             outliers[key] = o
-    gap_outlier_features(outliers.values(), feats, index.edges)
+    gap_outlier_features(outliers.values(), feats, index.edges, z_scale)
     for svc, blame in truncation_blame(index, onset).items():
         # Share of its calls that ended the request, discounted when only a handful were seen.
         share = blame.blamed / max(blame.calls, blame.blamed) * (1.0 - math.exp(-blame.blamed / 3.0))
@@ -90,12 +97,15 @@ def collect_features(
     metrics: Sequence[MetricSample],
     triage: TriageReport,
     notes: list[str],
+    model: DiagnosisModel = DEFAULT_MODEL,
 ) -> tuple[dict[str, ServiceFeatures], datetime]:
     """Per-service features from spans and metrics around the onset; returns (features, onset)."""
-    onset = _span_onset(spans, index, notes) or triage.incident_window.start
+    # The onset triage found in the data (searched from well before the alert); else the traces'
+    # own best split over the whole record; else the start of the triage window.
+    onset = triage.onset or _span_onset(spans, index, notes, model) or triage.incident_window.start
     feats: dict[str, ServiceFeatures] = {n: ServiceFeatures(service=n) for n in graph.nodes}
     if spans:
-        _add_span_features(index, onset, triage.incident_window.start, feats)
+        _add_span_features(index, onset, triage.incident_window.start, feats, model)
     elif triage.incident_window.seconds > 0:
         notes.append("no spans: signals come from metrics (and logs) only")
     data_start = min((m.ts for m in metrics), default=triage.baseline_window.start)
@@ -106,6 +116,10 @@ def collect_features(
         notes.append("empty baseline window: metric anomalies cannot be scored")
     anomalies, mnotes = metric_anomalies(list(metrics) + edge_gap_series(metrics), incident, baseline)
     notes.extend(mnotes)
+    for svc, (score, line, ratio) in memory_growth(metrics, incident, baseline).items():
+        f = feats.setdefault(svc, ServiceFeatures(service=svc))
+        f.put("memory_growth", score, line, "metric:memory_growth")
+        f.ratios["memory_growth"] = ratio
     node_series = [a for a in anomalies if split_edge(a.instance) is None]
     edge_metric_features(anomalies, feats)
     for svc, kinds in service_metric_anomalies(node_series).items():
@@ -126,24 +140,38 @@ def _signal(f: ServiceFeatures, score: float, hints: dict[str, float]) -> Servic
     return ServiceSignal(service=f.service, score=max(0.0, min(1.0, score)), kinds=kinds, fault_hints=hints, evidence=evidence[:8])
 
 
-def map_dependencies(
+@dataclass
+class DependencyEvidence:
+    """Everything the ranking needs, gathered once: the call graph, per-service features, the onset,
+    the telemetry-less nodes that mirror a service, and notes about the input."""
+
+    graph: nx.DiGraph
+    features: dict[str, ServiceFeatures]
+    onset: datetime | None
+    mirrors: dict[str, tuple[str, float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def gather_evidence(
     *,
     topology: Topology,
     spans: Sequence[Span],
     metrics: Sequence[MetricSample],
     changes: Sequence[Change],
     triage: TriageReport,
-) -> DependencyReport:
-    """Map the incident onto the call graph and rank where the fault is; bad input ends up in notes."""
+    model: DiagnosisModel = DEFAULT_MODEL,
+    index: SpanIndex | None = None,
+) -> DependencyEvidence:
+    """The evidence stage of the dependency analysis (the expensive part): features from spans,
+    metrics and changes on the call graph. Bad input ends up in notes."""
     notes: list[str] = []
-    index = index_spans(spans)
+    index = index if index is not None else index_spans(spans)
     graph, gnotes = build_call_graph(topology, index.edges, sorted({f.span.service for f in index.facts}))
     notes.extend(gnotes)
     notes.extend(index.notes)
-    feats, onset = collect_features(graph=graph, index=index, spans=spans, metrics=metrics, triage=triage, notes=notes)
+    feats, onset = collect_features(graph=graph, index=index, spans=spans, metrics=metrics, triage=triage, notes=notes, model=model)
     if graph.number_of_nodes() == 0:
-        notes.append("no topology, spans or metrics: nothing to map")
-        return DependencyReport(alert_service=triage.alert_service, notes=notes)
+        return DependencyEvidence(graph=graph, features=feats, onset=None, notes=notes)
     symptomatic = [s for s, f in feats.items() if max(f.scores.values(), default=0.0) >= 0.5] or (
         [triage.alert_service] if triage.alert_service else []
     )
@@ -158,7 +186,20 @@ def map_dependencies(
         f.put(f"change_{c.kind}", corr.suspicion, line.strip(), f"change:{c.ts.isoformat()}")
         if c.service not in graph:
             graph.add_node(c.service, kind="service", tier=None, criticality=None, in_topology=False)
-    ranked = rank_services(graph, feats, alert_service=triage.alert_service)
+    symptom = {n: max(symptom_score(f, model.rank), local_score(f, model.rank)) for n, f in feats.items()}
+    mirrors = mirror_targets(graph, metrics, symptom, min_corr=model.rank.mirror_min_corr)
+    for node, (target, corr) in mirrors.items():
+        notes.append(f"{node} has no telemetry of its own and mirrors {target} (latency correlation {corr:.2f})")
+    return DependencyEvidence(graph=graph, features=feats, onset=onset, mirrors=mirrors, notes=notes)
+
+
+def rank_evidence(evidence: DependencyEvidence, triage: TriageReport, model: DiagnosisModel = DEFAULT_MODEL) -> DependencyReport:
+    """The scoring stage (cheap): rank the services from gathered evidence with the model's weights."""
+    graph, feats, notes = evidence.graph, evidence.features, list(evidence.notes)
+    if graph.number_of_nodes() == 0:
+        notes.append("no topology, spans or metrics: nothing to map")
+        return DependencyReport(alert_service=triage.alert_service, notes=notes)
+    ranked = rank_services(graph, feats, alert_service=triage.alert_service, mirrors=evidence.mirrors, model=model)
     signals = [_signal(feats[r.service], r.score, r.fault_hints) for r in ranked if r.service in feats]
     signals.sort(key=lambda s: -s.score)
     hypotheses = [r.to_hypothesis(feats.get(r.service)) for r in ranked]
@@ -174,3 +215,18 @@ def map_dependencies(
         mermaid=mermaid,
         notes=notes,
     )
+
+
+def map_dependencies(
+    *,
+    topology: Topology,
+    spans: Sequence[Span],
+    metrics: Sequence[MetricSample],
+    changes: Sequence[Change],
+    triage: TriageReport,
+    model: DiagnosisModel = DEFAULT_MODEL,
+    index: SpanIndex | None = None,
+) -> DependencyReport:
+    """Map the incident onto the call graph and rank where the fault is; bad input ends up in notes."""
+    evidence = gather_evidence(topology=topology, spans=spans, metrics=metrics, changes=changes, triage=triage, model=model, index=index)
+    return rank_evidence(evidence, triage, model)

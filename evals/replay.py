@@ -9,7 +9,7 @@ from lumos.evals.cases import load_truth
 from lumos.graph.runner import IncidentOutcome, IncidentRunner, ProgressHook, new_incident_id
 from lumos.graph.state import SourceSpec
 from lumos.tools.actions.simenv import SimulatedEnvironment
-from lumos.tools.casefiles import CaseFiles
+from lumos.tools.casefiles import CaseFiles, open_case
 from lumos.tools.domain import GroundTruth
 from lumos.tools.topology.derive import with_services
 
@@ -41,7 +41,7 @@ def start_case_incident(
     progress: ProgressHook | None = None,
 ) -> tuple[CaseFiles, IncidentOutcome]:
     """Validate a case, seed its simulated world and run its incident up to the first gate."""
-    case = CaseFiles(case_dir).load_all()
+    case = open_case(case_dir).load_all()
     truth = load_truth(Path(case_dir))
     incident_id = incident_id or new_incident_id("inc")
     seed_world(simenv_db, incident_id, case, truth)

@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
-from lumos.agents.coordinator import triage as offline_triage
+from lumos.agents.coordinator import triage_from_sources
 from lumos.agents.correlator import correlate as offline_correlate
 from lumos.agents.dependency_mapper import map_dependencies
 from lumos.agents.llm.agent import AgentOutcome
@@ -23,6 +23,7 @@ from lumos.graph.sources import open_sources
 from lumos.graph.state import IncidentState
 from lumos.graph.workflow_nodes import select_workflow
 from lumos.tools.domain import Alert
+from lumos.tools.traces.spans import span_index_of
 
 
 def _top(hypotheses: list, n: int = 3) -> list[dict[str, Any]]:
@@ -106,9 +107,10 @@ class DiagnosisNodes:
     def triage(self, state: IncidentState, config: RunnableConfig) -> dict[str, Any]:
         """Coordinator: decide incident/baseline windows, focus services and which agents run."""
         sources = open_sources(state.get("sources"))
-        report = offline_triage(
-            state["alert"], sources.topology, data_window=sources.window(), onset_lookback_s=self.r.settings.onset_lookback_s
-        )
+        model = self.r.model
+        if self.r.settings.onset_lookback_s is not None:
+            model = model.with_updates({"onset.alert_lookback_s": self.r.settings.onset_lookback_s})
+        report = triage_from_sources(state["alert"], sources, model=model)
         report, extra = with_model(self.r, "coordinator", state, config, report, lambda m: triage_llm(
             m, self.r.settings, incident_id=state["incident_id"], alert=state["alert"], topology=sources.topology, offline=report))
         self.r.audit.append(state["incident_id"], "triage.done", {"report": report}, actor="agent:coordinator", dedupe_key="triage")
@@ -118,7 +120,8 @@ class DiagnosisNodes:
         """Log analysis agent: what changed in the logs when the incident started."""
         t0 = time.perf_counter()
         sources = open_sources(state.get("sources"))
-        report = analyze_logs(sources.logs, state["triage"], max_evidence_per_service=self.r.settings.max_evidence_per_service)
+        report = analyze_logs(sources.logs, state["triage"], max_evidence_per_service=self.r.settings.max_evidence_per_service,
+                              model=self.r.model)
         report, extra = with_model(self.r, "log_analyst", state, config, report, lambda m: analyze_logs_llm(
             m, self.r.settings, incident_id=state["incident_id"], alert=state["alert"], records=sources.logs, triage=state["triage"],
             offline=report, services=sources.topology.service_names()))
@@ -136,7 +139,8 @@ class DiagnosisNodes:
         t0 = time.perf_counter()
         sources = open_sources(state.get("sources"))
         report = map_dependencies(
-            topology=sources.topology, spans=sources.spans, metrics=sources.metrics, changes=sources.changes, triage=state["triage"]
+            topology=sources.topology, spans=sources.spans, metrics=sources.metrics, changes=sources.changes, triage=state["triage"],
+            model=self.r.model, index=span_index_of(sources) if sources.spans else None,
         )
         report, extra = with_model(self.r, "dependency_mapper", state, config, report, lambda m: map_dependencies_llm(
             m, self.r.settings, incident_id=state["incident_id"], alert=state["alert"], topology=sources.topology,
@@ -158,6 +162,7 @@ class DiagnosisNodes:
             log_report=state.get("log_report"),
             dependency_report=state["dependency_report"],
             topology=sources.topology,
+            model=self.r.model,
         )
         elapsed = time.time() - state.get("started_at", time.time())
         self.r.audit.append(

@@ -17,6 +17,7 @@ from lumos.tools.plugins import PluginSet, load_plugins
 from lumos.tools.domain import ActionResult
 from lumos.tools.runbooks.library import RunbookLibrary
 from lumos.tools.runbooks.search import LexicalRunbookIndex, RunbookIndex
+from lumos.tools.diagnosis_model import DEFAULT_MODEL, DiagnosisModel, load_model
 from lumos.tools.settings import Settings
 
 
@@ -68,6 +69,8 @@ class Resources:
     """Plugins loaded from entry points, and the ones that failed (reported, skipped)."""
     notifiers: list[NotifyTarget] = field(default_factory=list)
     """Told of every escalation, whatever the workflow."""
+    model: DiagnosisModel = DEFAULT_MODEL
+    """The diagnosis scoring model (weights and calibration); `LUMOS_DIAGNOSIS_MODEL` overrides it."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Resources":
@@ -94,4 +97,5 @@ class Resources:
             workflows=workflows,
             plugins=plugins,
             notifiers=notifiers,
+            model=load_model(settings.diagnosis_model),
         )

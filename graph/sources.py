@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lumos.graph.state import SourceSpec
-from lumos.tools.casefiles import CaseFiles
+from lumos.tools.casefiles import CaseFiles, open_case
 from lumos.tools.domain import Change, LogRecord, MetricSample, Span, TimeWindow, Topology
 
 
@@ -24,5 +24,5 @@ class NoSources:
 def open_sources(spec: SourceSpec | None) -> CaseFiles | NoSources:
     """The data sources named by `spec` (a case folder is the embedded default)."""
     if spec and spec.get("kind") == "case" and spec.get("path"):
-        return CaseFiles(spec["path"])
+        return open_case(spec["path"])
     return NoSources()

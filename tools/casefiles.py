@@ -11,9 +11,9 @@ import csv
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -30,6 +30,9 @@ from lumos.tools.domain import (
     Topology,
 )
 from lumos.tools.errors import InputError
+
+if TYPE_CHECKING:
+    from lumos.tools.traces.spans import SpanIndex
 from lumos.tools.topology.derive import derive_topology
 from lumos.tools.validation import describe_validation_error
 
@@ -37,12 +40,18 @@ M = TypeVar("M", bound=BaseModel)
 
 CASE_FILE = "case.yaml"
 OBSERVABLE_FILES = ("alert.json", "logs.jsonl", "spans.jsonl", "metrics.csv", "topology.yaml", "changes.jsonl")
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser where PyYAML was built with it
+
+
+def safe_load_yaml(text: str) -> Any:
+    """yaml.safe_load with the C loader when available (same results, several times faster)."""
+    return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
 
 
 def read_yaml(path: Path, model: type[M]) -> M:
     """Parse a YAML file into `model`, raising InputError with the file and field on failure."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("file not found", path=path) from None
     except yaml.YAMLError as exc:
@@ -124,8 +133,35 @@ def _parse_ts(text: str) -> datetime:
     return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
+def _signature(root: Path) -> tuple:
+    """What identifies the current contents of a case folder: each observable file's size and mtime."""
+    sig = []
+    for name in (CASE_FILE, *OBSERVABLE_FILES):
+        try:
+            st = (root / name).stat()
+            sig.append((name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            sig.append((name, None, None))
+    return tuple(sig)
+
+
+@lru_cache(maxsize=2)
+def _open_case(root: Path, signature: tuple) -> "CaseFiles":
+    return CaseFiles(root)
+
+
+def open_case(root: str | Path) -> "CaseFiles":
+    """The CaseFiles of a folder, shared by every caller in this process while its files are unchanged,
+    so that one incident (triage, agents, correlation, remediation) parses each file once."""
+    path = Path(root).resolve()
+    if not path.is_dir():
+        raise InputError("case folder not found", path=path)
+    return _open_case(path, _signature(path))
+
+
 class CaseFiles:
-    """Read-only access to the observable files of one case folder; each file is parsed once."""
+    """Read-only access to the observable files of one case folder; each file is parsed once
+    (use `open_case` to share one instance between the nodes of an incident)."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -175,6 +211,13 @@ class CaseFiles:
         """spans.jsonl sorted by start ([] when absent)."""
         path = self._path("spans.jsonl")
         return sorted(iter_jsonl(path, Span), key=lambda s: s.start) if path.is_file() else []
+
+    @cached_property
+    def span_index(self) -> "SpanIndex":
+        """The spans linked into traces with their per-span facts and columns (built once, shared by the agents)."""
+        from lumos.tools.traces.spans import index_spans
+
+        return index_spans(self.spans)
 
     @cached_property
     def metrics(self) -> list[MetricSample]:

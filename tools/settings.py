@@ -25,7 +25,14 @@ class Settings(StrictModel):
         default="offline",
         description="offline: deterministic analyzers only; llm: model-backed agents (the default when OPENAI_API_KEY or OPENAI_BASE_URL is set).",
     )
-    onset_lookback_s: float = Field(default=120.0, ge=0, description="How long before the alert the incident window opens.")
+    onset_lookback_s: float | None = Field(
+        default=None, ge=0,
+        description="Without an onset found in the data, how long before the alert the incident window opens (default: the diagnosis model's 120 s).",
+    )
+    diagnosis_model: Path | None = Field(
+        default=None,
+        description="A YAML file of diagnosis weights and calibration merged onto the shipped model (see lumos.tools.diagnosis_model).",
+    )
     max_evidence_per_service: int = Field(default=5, ge=1, le=50, description="Hard bound on evidence lines per service in a report.")
     runbook_dirs: list[Path] = Field(default_factory=list, description="Extra runbook folders (os.pathsep-separated in the env).")
     runbook_index: Literal["auto", "chroma", "lexical"] = Field(

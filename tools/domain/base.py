@@ -22,9 +22,11 @@ class FaultType(StrEnum):
     dependency_outage = "dependency_outage"
     resource_exhaustion = "resource_exhaustion"
     crash_loop = "crash_loop"
+    unknown = "unknown"  # a diagnosis only: the evidence does not say which kind of fault it is
 
 
-FAULT_TYPES: tuple[str, ...] = tuple(f.value for f in FaultType)
+FAULT_TYPES: tuple[str, ...] = tuple(f.value for f in FaultType if f is not FaultType.unknown)
+"""The case-format taxonomy (what truth and runbooks name); `unknown` is only ever a diagnosis."""
 
 
 class RecordModel(BaseModel):

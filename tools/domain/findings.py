@@ -56,6 +56,8 @@ class TriageReport(_Finding):
     baseline_window: TimeWindow
     alert_service: str | None
     alert_time: datetime | None = None
+    onset: datetime | None = Field(default=None, description="The incident's onset found in the data (None: the window follows the alert).")
+    onset_source: str = Field(default="alert", description="Where the onset was found: spans, metrics, or alert (a fixed look-back).")
     focus_services: list[str] = Field(default_factory=list)
     severity: str = "warning"
     incident_class: str = "default"

@@ -21,7 +21,7 @@ from lumos.tools.logs import signals
 from lumos.tools.logs.miner import TemplateMiner
 from lumos.tools.logs.stats import decrease_strength, increase_strength, strength
 
-MIN_REFERENCE_SECONDS = 60.0
+MIN_REFERENCE_SECONDS = 30.0
 MIN_REFERENCE_LINES = 30
 SELF_REFERENCE_SHARE = 1.0 / 3.0
 PSEUDO_COUNT = 0.5

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
+from lumos.tools.diagnosis_model import DEFAULT_MODEL, FaultTypeWeights
 from lumos.tools.traces.features import ServiceFeatures
 
 DATASTORE_KINDS = ("database", "cache", "queue")
-NOISE_FLOOR = 0.05  # fault-type support below this is noise, not a reason to name a type
 
 
-def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[str, float]:
+def _log_move(ratio: float | None) -> float:
+    """How far a level moved, as |log2(incident / baseline)| (0 when unknown)."""
+    return abs(math.log2(ratio)) if ratio and ratio > 0 and math.isfinite(ratio) else 0.0
+
+
+def infer_fault_type(f: ServiceFeatures | None, kind: str = "service", w: FaultTypeWeights = DEFAULT_MODEL.fault_types) -> dict[str, float]:
     """fault_type -> support (0-1) from which kinds of evidence a service shows.
 
     CPU, or own slowness with CPU not measured flat -> cpu_saturation (with flat CPU, latency the
@@ -17,9 +24,12 @@ def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[s
     memory_pressure; network gaps -> network_delay; errors that come with much slower calls
     (timeouts) -> network_loss; errors that originate here or stopped calls -> error_injection
     (dependency_outage for a datastore); restarts -> crash_loop; pool/disk exhaustion ->
-    resource_exhaustion; a change just before the onset -> bad_deploy/config_change. Support
-    below NOISE_FLOOR names nothing: only symptoms then give error_injection when CPU is
-    measured and flat (the service's own code), else config_change (low support).
+    resource_exhaustion; a change just before the onset -> bad_deploy/config_change. Memory
+    that grows through the incident (a leak), nears its limit or comes with restarts is memory
+    pressure even when CPU rises too (paging and garbage collection burn CPU); CPU that rises
+    with memory flat is CPU saturation. Support below the noise floor names nothing: with only
+    symptoms (latency, errors) the evidence does not say which kind of fault it is, and the
+    caller reports `unknown`.
     """
     if f is None:
         return {}
@@ -41,12 +51,23 @@ def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[s
     cpu = s.get("cpu", 0.0)
     cpu_flat = "cpu" in f.observed and cpu < 0.2
     net_out = s.get("net_out", 0.0)
+    # Memory pressure and CPU saturation both slow a service, and either drags the other along
+    # (garbage collection and paging burn CPU; a busy process allocates). The resource under
+    # pressure is the one whose level moved further relative to its own baseline (log ratio): a
+    # CPU hog's CPU jumps tenfold while its memory creeps up, a leak or a memory hog grows memory
+    # far more than its CPU. Each keeps full support while it moved at least as far as the other.
+    growth = s.get("memory_growth", 0.0)
+    mem_move = max(_log_move(f.ratios.get("memory")), _log_move(f.ratios.get("memory_growth")))
+    cpu_move = _log_move(f.ratios.get("cpu"))
+    mem_share = mem_move / (mem_move + cpu_move) if mem_move + cpu_move > 0 else 0.5
+    memory_lead = max(growth, s.get("memory", 0.0)) * min(1.0, 2.0 * mem_share)
+    cpu_lead = cpu * min(1.0, 2.0 * (1.0 - mem_share))
     if cpu_flat:
-        add("cpu_saturation", max(cpu, 0.7 * server * (1.0 - 0.7 * net_out), 0.21 * self_time))
+        add("cpu_saturation", max(cpu_lead, 0.7 * server * (1.0 - 0.7 * net_out), 0.21 * self_time))
     else:
-        add("cpu_saturation", max(cpu, 0.7 * own))
-    # Stress and GC raise memory and CPU together: memory pressure when memory stands out.
-    add("memory_pressure", 0.8 * s.get("memory", 0.0) * (1.0 - 0.7 * cpu))
+        add("cpu_saturation", max(cpu_lead, 0.7 * own * (1.0 - memory_lead)))
+    add("memory_pressure", w.memory_weight * memory_lead)
+    memory = max(growth, s.get("memory", 0.0))
     net = max(s.get("net_in", 0.0), net_out)
     add("network_delay", net * (1.0 - cpu) * (1.0 - 0.7 * own))
     if cpu_flat:
@@ -61,9 +82,9 @@ def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[s
     add("bad_response", 0.3 * s.get("calls_changed", 0.0))
     add("resource_exhaustion", max(0.8 * s.get("pool", 0.0), 0.6 * s.get("disk", 0.0)))
     # Restarts with memory growth are OOM kills (memory pressure); restarts alone are a crash loop.
-    restarts, memory = s.get("restarts", 0.0), s.get("memory", 0.0)
+    restarts = s.get("restarts", 0.0)
     add("crash_loop", restarts * (1.0 - 0.6 * memory))
-    add("memory_pressure", min(restarts, memory) * (1.0 - 0.5 * cpu))
+    add("memory_pressure", min(restarts, memory))
     if kind in DATASTORE_KINDS:
         # A datastore does not throw application errors: failing, it is an outage; slowing under
         # load, it is exhausted.
@@ -79,12 +100,4 @@ def infer_fault_type(f: ServiceFeatures | None, kind: str = "service") -> dict[s
     add("bad_deploy", s.get("change_deploy", 0.0))
     add("config_change", max(s.get("change_config", 0.0), s.get("change_feature_flag", 0.0)))
     add("resource_exhaustion", s.get("change_scale", 0.0) * 0.5)
-    if max(hints.values(), default=0.0) < NOISE_FLOOR:
-        # Only symptoms (latency, errors), no resource, network or trace footprint worth the name.
-        # With CPU measured and flat, the service's own code path is the likeliest trigger (a thrown
-        # or wrong result); where its resources are not measured at all, nothing rules them out,
-        # and with no change record to point at, a change to its configuration stays the guess.
-        symptom = max(s.get("latency", 0.0), s.get("errors", 0.0), s.get("server_latency", 0.0))
-        if symptom > 0:
-            add("error_injection" if cpu_flat else "config_change", 0.3 * symptom)
-    return {k: v for k, v in hints.items() if v > 0}
+    return {k: v for k, v in hints.items() if v >= w.noise_floor}

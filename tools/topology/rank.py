@@ -18,37 +18,12 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from lumos.tools.diagnosis_model import DEFAULT_MODEL, DiagnosisModel, RankWeights
 from lumos.tools.domain import Evidence, FaultType, Hypothesis
 from lumos.tools.topology.fault_types import infer_fault_type
 from lumos.tools.traces.features import ServiceFeatures, evidence_source
 
-# How much each *local* feature on its own says "the fault is here" (0-1): evidence about the
-# service itself (its resources, its own time, its edges, its call pattern).
-LOCAL_WEIGHTS: dict[str, float] = {
-    "cpu": 0.9,
-    "memory": 0.7,
-    "self_time": 0.8,
-    "net_in": 0.6,
-    "net_out": 0.4,
-    "calls_changed": 0.6,
-    "calls_blamed": 0.3,
-    "error_origin": 0.8,
-    "disk": 0.6,
-    "restarts": 0.8,
-    "pool": 0.6,
-}
-# Symptoms: they also appear in every caller of the faulty service.
-SYMPTOM_WEIGHTS: dict[str, float] = {
-    "latency": 0.6,
-    "call_latency": 0.5,
-    "client_latency": 0.3,
-    "errors": 0.6,
-    "traffic": 0.2,
-}
-CHANGE_WEIGHT = 0.7
-# External nodes are usually seen only from their callers' side (client spans, remote segments):
-# their symptoms are the caller's view of the call, so an internal explanation wins a close tie.
-KIND_PRIOR: dict[str, float] = {"external": 0.7}
+# The weights live in the diagnosis model (`lumos.tools.diagnosis_model`), each with its reasoning.
 
 
 @dataclass
@@ -60,10 +35,11 @@ class RankedService:
     local: float
     symptom: float
     fault_hints: dict[str, float] = field(default_factory=dict)
+    mirrored_by: tuple[str, float] | None = None  # (telemetry-less node whose symptoms are this service's, closeness)
 
     def to_hypothesis(self, feats: ServiceFeatures | None) -> Hypothesis:
         """A Hypothesis with the strongest evidence lines of this service."""
-        fault = max(self.fault_hints, key=self.fault_hints.get) if self.fault_hints else FaultType.error_injection.value
+        fault = max(self.fault_hints, key=self.fault_hints.get) if self.fault_hints else FaultType.unknown.value
         evidence: list[Evidence] = []
         if feats is not None:
             for k in sorted(feats.scores, key=lambda k: -feats.scores[k])[:5]:
@@ -72,6 +48,11 @@ class RankedService:
                 ref = feats.refs[k]
                 evidence.append(Evidence(source=evidence_source(ref), summary=feats.lines[k], ref=ref, service=self.service, weight=round(feats.scores[k], 4)))
         rationale = f"local evidence {self.local:.2f}, symptoms {self.symptom:.2f}"
+        if self.mirrored_by:
+            node, closeness = self.mirrored_by
+            evidence.insert(0, Evidence(source="topology", service=self.service, ref=f"mirror:{node}", weight=round(closeness, 4),
+                                        summary=f"{node} (no telemetry of its own) mirrors this service's symptoms (correlation {closeness:.2f})"))
+            rationale += f"; symptoms seen through {node}"
         return Hypothesis(service=self.service, fault_type=FaultType(fault), confidence=max(0.0, min(1.0, self.score)), evidence=evidence, rationale=rationale)
 
 
@@ -83,25 +64,31 @@ def noisy_or(scores: Mapping[str, float], weights: Mapping[str, float]) -> float
     return 1.0 - p
 
 
-def local_score(f: ServiceFeatures) -> float:
+def _local_weights(w: RankWeights) -> dict[str, float]:
+    weights = w.local.model_dump()
+    weights.pop("change")
+    return weights
+
+
+def local_score(f: ServiceFeatures, w: RankWeights = DEFAULT_MODEL.rank) -> float:
     """Evidence that points at the service itself (resource use, own time, edges, changes).
 
     A delay on a service's own network slows its calls in both directions, so slow outgoing
     calls while its incoming calls are measured and healthy point at the callee instead.
     """
-    weights = dict(LOCAL_WEIGHTS)
+    weights = _local_weights(w)
     for k in f.scores:
         if k.startswith("change_"):
-            weights[k] = CHANGE_WEIGHT
+            weights[k] = w.local.change
     scores = dict(f.scores)
     if "net_in" in f.observed and "net_out" in scores:
-        scores["net_out"] *= 0.25 + 0.75 * scores.get("net_in", 0.0)
+        scores["net_out"] *= w.net_out_guard + (1.0 - w.net_out_guard) * scores.get("net_in", 0.0)
     return noisy_or(scores, weights)
 
 
-def symptom_score(f: ServiceFeatures) -> float:
+def symptom_score(f: ServiceFeatures, w: RankWeights = DEFAULT_MODEL.rank) -> float:
     """Evidence that the service is affected (latency, errors), wherever the cause is."""
-    return noisy_or(f.scores, SYMPTOM_WEIGHTS)
+    return noisy_or(f.scores, w.symptom.model_dump())
 
 
 def path_support(graph: nx.DiGraph, anomaly: Mapping[str, float], alert_service: str | None) -> dict[str, float]:
@@ -132,22 +119,44 @@ def rank_services(
     features: Mapping[str, ServiceFeatures],
     *,
     alert_service: str | None = None,
+    mirrors: Mapping[str, tuple[str, float]] | None = None,
+    model: DiagnosisModel = DEFAULT_MODEL,
 ) -> list[RankedService]:
-    """Rank every service of the graph (and any service with features), best candidate first."""
+    """Rank every service of the graph (and any service with features), best candidate first.
+
+    `mirrors` maps a telemetry-less node (external: a remote, client or load-balancer node seen
+    only from its callers) to the instrumented service it mirrors and how closely (0-1): such a
+    node only reflects what the service behind it does, so most of its score passes to that service.
+    """
+    w = model.rank
     nodes = sorted(set(graph.nodes) | set(features))
-    local = {n: local_score(features[n]) if n in features else 0.0 for n in nodes}
-    symptom = {n: symptom_score(features[n]) if n in features else 0.0 for n in nodes}
+    local = {n: local_score(features[n], w) if n in features else 0.0 for n in nodes}
+    symptom = {n: symptom_score(features[n], w) if n in features else 0.0 for n in nodes}
     anomaly = {n: max(local[n], symptom[n]) for n in nodes}
     support = path_support(graph, anomaly, alert_service)
-    out: list[RankedService] = []
+    raw: dict[str, float] = {}
+    scores: dict[str, float] = {}
     for n in nodes:
         callees = list(graph.successors(n)) if n in graph else []
         explained = max((anomaly[c] for c in callees), default=0.0)
-        score = (local[n] + 0.5 * symptom[n] * (1.0 - explained)) / 1.5
-        score *= 0.5 + 0.5 * support.get(n, 0.0)
+        score = (local[n] + w.symptom_share * symptom[n] * (1.0 - explained)) / (1.0 + w.symptom_share)
+        score *= (1.0 - w.path_floor) + w.path_floor * support.get(n, 0.0)
+        raw[n] = score
         kind = graph.nodes[n].get("kind") if n in graph else None
-        score *= KIND_PRIOR.get(kind or "service", 1.0)
-        hints = infer_fault_type(features.get(n), graph.nodes[n].get("kind") or "service" if n in graph else "service")
-        out.append(RankedService(service=n, score=score, local=local[n], symptom=symptom[n], fault_hints=hints))
+        scores[n] = score * (w.external_prior if kind == "external" else 1.0)
+    # A mirroring node's evidence is the service's: the service takes it over (as strong as the
+    # match), and the node keeps what the match leaves unexplained.
+    handed: dict[str, tuple[str, float]] = {}
+    for node, (target, closeness) in sorted((mirrors or {}).items()):
+        if node in scores and target in scores and closeness > 0:
+            scores[target] = max(scores[target], closeness * raw[node])
+            scores[node] *= 1.0 - w.mirror_transfer * closeness
+            handed[target] = (node, closeness)
+    out: list[RankedService] = []
+    for n in nodes:
+        kind = (graph.nodes[n].get("kind") or "service") if n in graph else "service"
+        hints = infer_fault_type(features.get(n), kind, model.fault_types)
+        out.append(RankedService(service=n, score=scores[n], local=local[n], symptom=symptom[n], fault_hints=hints,
+                                 mirrored_by=handed.get(n)))
     out.sort(key=lambda r: (-r.score, r.service))
     return out

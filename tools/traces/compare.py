@@ -15,6 +15,7 @@ from datetime import datetime
 
 import numpy as np
 
+from lumos.tools.diagnosis_model import DEFAULT_MODEL
 from lumos.tools.traces.columns import log1p_list, segment_bounds
 from lumos.tools.traces.spans import SpanIndex, span_columns
 
@@ -224,7 +225,7 @@ def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None
     return out
 
 
-OUTLIER_Z = 3.0  # robust z over edges beyond which an edge's gap is an outlier
+OUTLIER_Z = DEFAULT_MODEL.traces.outlier_z  # robust z over edges beyond which an edge's gap is an outlier
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ def _typical_gap(values: np.ndarray) -> float:
     return float(values[0]) if len(values) <= 2 else _sorted_median(values)
 
 
-def gap_outliers(index: SpanIndex, onset: datetime) -> list[EdgeGapOutlier]:
+def gap_outliers(index: SpanIndex, onset: datetime, outlier_z: float = OUTLIER_Z) -> list[EdgeGapOutlier]:
     """Edges whose median gap after `onset` is far above the typical edge's (robust z over edges,
     on log1p(ms)); an edge that was already that slow before the onset is discounted by its own
     pre-onset standing. Works without a baseline, which is what it is for: a network delay adds
@@ -279,6 +280,6 @@ def gap_outliers(index: SpanIndex, onset: datetime) -> list[EdgeGapOutlier]:
     out = []
     for edge_key, z in z_inc.items():
         z_eff = z - max(z_base.get(edge_key, 0.0), 0.0)
-        if z_eff >= OUTLIER_Z:
+        if z_eff >= outlier_z:
             out.append(EdgeGapOutlier(caller=edge_key[0], callee=edge_key[1], median_ms=_typical_gap(inc[edge_key]), z=z_eff, n=len(inc[edge_key])))
     return sorted(out, key=lambda o: -o.z)

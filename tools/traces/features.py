@@ -12,10 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from lumos.tools.diagnosis_model import DEFAULT_MODEL
 from lumos.tools.metrics.anomaly import MetricAnomaly, z_to_score
 from lumos.tools.traces.compare import EdgeGapOutlier, ServiceSpanShift
 
-SPAN_Z_SCALE = 4.0  # span shifts are per-request and per-operation, so their z is less noisy than a metric's
+SPAN_Z_SCALE = DEFAULT_MODEL.traces.span_z_scale  # see TraceWeights.span_z_scale
 
 
 @dataclass
@@ -27,6 +28,7 @@ class ServiceFeatures:
     lines: dict[str, str] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
     observed: set[str] = field(default_factory=set)
+    ratios: dict[str, float] = field(default_factory=dict)  # incident/baseline level of metric features (cpu, memory...)
 
     def put(self, name: str, score: float, line: str, ref: str) -> None:
         """Keep the strongest evidence for `name`."""
@@ -50,22 +52,22 @@ def evidence_source(ref: str) -> str:
     return "spans"
 
 
-def span_features(shift: ServiceSpanShift, feats: ServiceFeatures) -> None:
+def span_features(shift: ServiceSpanShift, feats: ServiceFeatures, z_scale: float = SPAN_Z_SCALE) -> None:
     """Add span-derived features of one service to `feats` (scores weigh both z and the size of the change)."""
     if shift.self_time is not None and shift.self_time.ratio > 1.0:
         s = shift.self_time
-        feats.put("self_time", z_to_score(s.z, SPAN_Z_SCALE) * _size(s.ratio), f"own span time x{s.ratio:.2f} (z={s.z:.1f}, n={s.n_base}->{s.n_inc})", "spans:self_time")
+        feats.put("self_time", z_to_score(s.z, z_scale) * _size(s.ratio), f"own span time x{s.ratio:.2f} (z={s.z:.1f}, n={s.n_base}->{s.n_inc})", "spans:self_time")
     if shift.gap_in is not None:
         feats.observed.add("net_in")
     if shift.gap_in is not None and shift.gap_in.ratio > 1.0:
         s = shift.gap_in
-        feats.put("net_in", z_to_score(s.z, SPAN_Z_SCALE) * _size(s.ratio), f"network gap on calls into it x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_in")
+        feats.put("net_in", z_to_score(s.z, z_scale) * _size(s.ratio), f"network gap on calls into it x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_in")
     if shift.gap_out is not None and shift.gap_out.ratio > 1.0:
         s = shift.gap_out
-        feats.put("net_out", z_to_score(s.z, SPAN_Z_SCALE) * _size(s.ratio), f"network gap on its outgoing calls x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_out")
+        feats.put("net_out", z_to_score(s.z, z_scale) * _size(s.ratio), f"network gap on its outgoing calls x{s.ratio:.2f} (z={s.z:.1f})", "spans:gap_out")
     if shift.latency is not None and shift.latency.ratio > 1.0:
         s = shift.latency
-        feats.put("latency", z_to_score(s.z, SPAN_Z_SCALE) * _size(s.ratio), f"span latency x{s.ratio:.2f} (z={s.z:.1f})", "spans:latency")
+        feats.put("latency", z_to_score(s.z, z_scale) * _size(s.ratio), f"span latency x{s.ratio:.2f} (z={s.z:.1f})", "spans:latency")
     if shift.calls_out < -0.05:
         feats.put("calls_changed", min(1.0, -shift.calls_out * 1.5), f"remote calls per request {shift.calls_out:+.0%}", "spans:calls_out")
     if shift.errors_inc:
@@ -100,6 +102,7 @@ def metric_features(kinds: dict[str, MetricAnomaly], feats: ServiceFeatures) -> 
         feats.observed.add(name)
         if a.score <= 0:
             continue
+        feats.ratios[name] = a.ratio
         inst = f" [{a.instance}]" if a.instance else ""
         line = f"{a.metric}{inst} {a.baseline:.4g} -> {a.incident:.4g} (z={a.z:.1f})"
         feats.put(name, a.score, line, f"metric:{a.metric}")
@@ -152,12 +155,13 @@ def edge_metric_features(anomalies: Iterable[MetricAnomaly], feats: dict[str, Se
             f.put(name, mean, line, f"metric:{worst.metric}")
 
 
-def gap_outlier_features(outliers: Iterable[EdgeGapOutlier], feats: dict[str, ServiceFeatures], edges: Mapping[tuple[str, str], int]) -> None:
+def gap_outlier_features(outliers: Iterable[EdgeGapOutlier], feats: dict[str, ServiceFeatures], edges: Mapping[tuple[str, str], int],
+                         z_scale: float = SPAN_Z_SCALE) -> None:
     """Edges with outlying network gaps as `net_in`/`net_out` evidence: the outlier score weighted
     by the share of the service's calls (in or out, counts from `edges`) that go over such edges,
     so a delayed service (every edge slow) outranks a caller with one slow edge among many.
     """
-    score = {(o.caller, o.callee): z_to_score(o.z, SPAN_Z_SCALE) for o in outliers}
+    score = {(o.caller, o.callee): z_to_score(o.z, z_scale) for o in outliers}
     worst = {(o.caller, o.callee): o for o in outliers}
     ins: dict[str, list[tuple[str, str]]] = defaultdict(list)
     outs: dict[str, list[tuple[str, str]]] = defaultdict(list)

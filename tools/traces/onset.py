@@ -13,12 +13,13 @@ from itertools import repeat
 
 import numpy as np
 
+from lumos.tools.diagnosis_model import DEFAULT_MODEL
 from lumos.tools.traces.columns import SpanColumns, log1p_list, segment_bounds
 from lumos.tools.traces.spans import SpanIndex, span_columns
 
 
-EARLY_FRACTION = 0.7
-SIGNIFICANT = 9.0
+EARLY_FRACTION = DEFAULT_MODEL.onset.early_fraction
+SIGNIFICANT = DEFAULT_MODEL.onset.span_significant
 
 
 def detect_onset(
@@ -28,6 +29,8 @@ def detect_onset(
     latest: datetime,
     step_s: float = 5.0,
     min_side_s: float = 15.0,
+    early_fraction: float = EARLY_FRACTION,
+    significant: float = SIGNIFICANT,
 ) -> tuple[datetime | None, float]:
     """The split time in [earliest, latest] with the largest multivariate shift, and its strength.
 
@@ -44,13 +47,13 @@ def detect_onset(
         return None, 0.0
     n_steps = int((t1 - t0) / step_s) + 1
     steps = [t0 + k * step_s for k in range(n_steps)]
-    totals = _split_totals(prepared, steps)
+    totals = _split_totals(prepared, steps, significant)
     scored = [(t, total / len(prepared)) for t, total in zip(steps, totals)]
     best = max((v for _, v in scored), default=0.0)
     if best <= 0:
         return None, 0.0
     # A fault's effects build up after it starts: take the earliest split nearly as strong as the best.
-    best_t = next(t for t, v in scored if v >= EARLY_FRACTION * best)
+    best_t = next(t for t, v in scored if v >= early_fraction * best)
     return datetime.fromtimestamp(best_t, tz=timezone.utc), best
 
 
@@ -92,7 +95,7 @@ def _prepare(cols: SpanColumns) -> list[tuple[np.ndarray, np.ndarray]]:
     return prepared
 
 
-def _split_totals(prepared: list[tuple[np.ndarray, np.ndarray]], steps: list[float]) -> list[float]:
+def _split_totals(prepared: list[tuple[np.ndarray, np.ndarray]], steps: list[float], significant: float = SIGNIFICANT) -> list[float]:
     """Per candidate split, the sum over series of max(0, between-group score - SIGNIFICANT).
 
     numpy screens which (series, split) pairs can score above the threshold; only those are
@@ -115,12 +118,12 @@ def _split_totals(prepared: list[tuple[np.ndarray, np.ndarray]], steps: list[flo
         d = s1 / a - (c[n] - s1) / b
         score = a * b / n * (d * d)
         # Generous margin: the exact Python value may differ from numpy's by a few ulps.
-        for k in np.nonzero(ok & (score > SIGNIFICANT * (1.0 - 1e-9)))[0].tolist():
+        for k in np.nonzero(ok & (score > significant * (1.0 - 1e-9)))[0].tolist():
             m1 = int(n1[k])
             m2 = n - m1
             v1 = float(cums[m1])
             v2 = float(cums[n]) - v1
-            totals[k] += max(0.0, m1 * m2 / n * (v1 / m1 - v2 / m2) ** 2 - SIGNIFICANT)
+            totals[k] += max(0.0, m1 * m2 / n * (v1 / m1 - v2 / m2) ** 2 - significant)
     return totals
 
 

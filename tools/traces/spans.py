@@ -232,3 +232,12 @@ def _entry_call_sequences(index: SpanIndex) -> dict[tuple[str, str], tuple[str, 
     for e, a, b in zip(ec.entry[starts].tolist(), starts.tolist(), ends.tolist()):
         out[keys[e]] = tuple(flat[a:b])
     return out
+
+
+def span_index_of(sources: object) -> SpanIndex:
+    """The span index of a data source: its own `span_index` when it keeps one (a case folder
+    indexes its spans once for every agent), else built from its `spans`."""
+    own = getattr(sources, "span_index", None)
+    if isinstance(own, SpanIndex):
+        return own
+    return index_spans(getattr(sources, "spans", None) or [])
