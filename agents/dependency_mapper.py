@@ -20,6 +20,7 @@ from lumos.tools.domain import (
     Change,
     DependencyReport,
     Evidence,
+    LogRecord,
     MetricSample,
     ServiceSignal,
     Span,
@@ -31,6 +32,7 @@ from lumos.tools.metrics.anomaly import metric_anomalies, service_metric_anomali
 from lumos.tools.metrics.derive import edge_gap_series
 from lumos.tools.metrics.memory import memory_growth
 from lumos.tools.metrics.mirror import mirror_targets
+from lumos.tools.onset import metric_onset
 from lumos.tools.topology.graph import build_call_graph
 from lumos.tools.topology.mermaid import incident_mermaid
 from lumos.tools.topology.queries import blast_radius
@@ -47,6 +49,7 @@ from lumos.tools.traces.features import (
 )
 from lumos.tools.traces.onset import detect_onset
 from lumos.tools.traces.patterns import truncation_blame
+from lumos.tools.traces.sequences import missing_events
 from lumos.tools.traces.spans import SpanIndex, index_spans
 
 _MIN_SIDE_S = 15.0
@@ -69,7 +72,8 @@ def _span_onset(spans: Sequence[Span], index: SpanIndex, notes: list[str], model
 
 
 def _add_span_features(index: SpanIndex, onset: datetime, alert_onset: datetime, feats: dict[str, ServiceFeatures],
-                       model: DiagnosisModel = DEFAULT_MODEL) -> None:
+                       model: DiagnosisModel = DEFAULT_MODEL, *, spans: Sequence[Span] = (), logs: Sequence[LogRecord] = (),
+                       data_end: datetime | None = None) -> None:
     """Span evidence: before/after shifts, outlying network gaps, requests that stopped early."""
     z_scale = model.traces.span_z_scale
     for svc, shift in compare_spans(index, onset).items():
@@ -82,6 +86,10 @@ def _add_span_features(index: SpanIndex, onset: datetime, alert_onset: datetime,
         if key not in outliers or o.z > outliers[key].z:
             outliers[key] = o
     gap_outlier_features(outliers.values(), feats, index.edges, z_scale)
+    for svc, miss in missing_events(spans, logs, onset, data_end=data_end, w=model.missing).items():
+        line = (f"{miss.blamed} of {miss.incident_traces} requests stopped after its events (expected next: {miss.example}); "
+                f"{miss.baseline_blamed} of {miss.baseline_traces} before the onset")
+        feats.setdefault(svc, ServiceFeatures(service=svc)).put("missing_events", miss.strength / (miss.strength + 3.0), line, "spans:missing_events")
     for svc, blame in truncation_blame(index, onset).items():
         # Share of its calls that ended the request, discounted when only a handful were seen.
         share = blame.blamed / max(blame.calls, blame.blamed) * (1.0 - math.exp(-blame.blamed / 3.0))
@@ -98,6 +106,7 @@ def collect_features(
     triage: TriageReport,
     notes: list[str],
     model: DiagnosisModel = DEFAULT_MODEL,
+    logs: Sequence[LogRecord] = (),
 ) -> tuple[dict[str, ServiceFeatures], datetime]:
     """Per-service features from spans and metrics around the onset; returns (features, onset)."""
     # The onset triage found in the data (searched from well before the alert); else the traces'
@@ -105,7 +114,8 @@ def collect_features(
     onset = triage.onset or _span_onset(spans, index, notes, model) or triage.incident_window.start
     feats: dict[str, ServiceFeatures] = {n: ServiceFeatures(service=n) for n in graph.nodes}
     if spans:
-        _add_span_features(index, onset, triage.incident_window.start, feats, model)
+        _add_span_features(index, onset, triage.incident_window.start, feats, model, spans=spans, logs=logs,
+                           data_end=triage.incident_window.end)
     elif triage.incident_window.seconds > 0:
         notes.append("no spans: signals come from metrics (and logs) only")
     data_start = min((m.ts for m in metrics), default=triage.baseline_window.start)
@@ -140,6 +150,24 @@ def _signal(f: ServiceFeatures, score: float, hints: dict[str, float]) -> Servic
     return ServiceSignal(service=f.service, score=max(0.0, min(1.0, score)), kinds=kinds, fault_hints=hints, evidence=evidence[:8])
 
 
+def _changed_service_onsets(changes: Sequence[Change], metrics: Sequence[MetricSample], anomaly: dict[str, float],
+                            triage: TriageReport, model: DiagnosisModel) -> dict[str, datetime]:
+    """When each changed, anomalous service's own metrics began to shift (before the alert): a change
+    is the trigger only if it precedes its own service's symptoms."""
+    changed = {c.service for c in changes if anomaly.get(c.service, 0.0) >= 0.3}
+    if not changed or not metrics:
+        return {}
+    latest = (triage.alert_time or triage.incident_window.end) + timedelta(seconds=60)
+    earliest = min(m.ts for m in metrics)
+    out: dict[str, datetime] = {}
+    for svc in sorted(changed):
+        own = [m for m in metrics if m.service == svc]
+        when, _ = metric_onset(own, earliest, latest, model.onset)
+        if when is not None:
+            out[svc] = when
+    return out
+
+
 @dataclass
 class DependencyEvidence:
     """Everything the ranking needs, gathered once: the call graph, per-service features, the onset,
@@ -161,6 +189,7 @@ def gather_evidence(
     triage: TriageReport,
     model: DiagnosisModel = DEFAULT_MODEL,
     index: SpanIndex | None = None,
+    logs: Sequence[LogRecord] = (),
 ) -> DependencyEvidence:
     """The evidence stage of the dependency analysis (the expensive part): features from spans,
     metrics and changes on the call graph. Bad input ends up in notes."""
@@ -169,13 +198,17 @@ def gather_evidence(
     graph, gnotes = build_call_graph(topology, index.edges, sorted({f.span.service for f in index.facts}))
     notes.extend(gnotes)
     notes.extend(index.notes)
-    feats, onset = collect_features(graph=graph, index=index, spans=spans, metrics=metrics, triage=triage, notes=notes, model=model)
+    feats, onset = collect_features(graph=graph, index=index, spans=spans, metrics=metrics, triage=triage, notes=notes, model=model,
+                                    logs=logs)
     if graph.number_of_nodes() == 0:
         return DependencyEvidence(graph=graph, features=feats, onset=None, notes=notes)
     symptomatic = [s for s, f in feats.items() if max(f.scores.values(), default=0.0) >= 0.5] or (
         [triage.alert_service] if triage.alert_service else []
     )
-    for corr in correlate_changes(changes, onset, symptomatic, graph, until=triage.alert_time):
+    anomaly = {n: max(symptom_score(f, model.rank), local_score(f, model.rank)) for n, f in feats.items()}
+    for corr in correlate_changes(changes, onset, symptomatic, graph, until=triage.alert_time, anomaly=anomaly,
+                                  service_onsets=_changed_service_onsets(changes, metrics, anomaly, triage, model),
+                                  weights=model.changes):
         if corr.suspicion <= 0:
             continue
         c = corr.change
@@ -186,8 +219,7 @@ def gather_evidence(
         f.put(f"change_{c.kind}", corr.suspicion, line.strip(), f"change:{c.ts.isoformat()}")
         if c.service not in graph:
             graph.add_node(c.service, kind="service", tier=None, criticality=None, in_topology=False)
-    symptom = {n: max(symptom_score(f, model.rank), local_score(f, model.rank)) for n, f in feats.items()}
-    mirrors = mirror_targets(graph, metrics, symptom, min_corr=model.rank.mirror_min_corr)
+    mirrors = mirror_targets(graph, metrics, anomaly, min_corr=model.rank.mirror_min_corr)
     for node, (target, corr) in mirrors.items():
         notes.append(f"{node} has no telemetry of its own and mirrors {target} (latency correlation {corr:.2f})")
     return DependencyEvidence(graph=graph, features=feats, onset=onset, mirrors=mirrors, notes=notes)
@@ -226,7 +258,11 @@ def map_dependencies(
     triage: TriageReport,
     model: DiagnosisModel = DEFAULT_MODEL,
     index: SpanIndex | None = None,
+    logs: Sequence[LogRecord] = (),
 ) -> DependencyReport:
-    """Map the incident onto the call graph and rank where the fault is; bad input ends up in notes."""
-    evidence = gather_evidence(topology=topology, spans=spans, metrics=metrics, changes=changes, triage=triage, model=model, index=index)
+    """Map the incident onto the call graph and rank where the fault is; bad input ends up in notes.
+
+    `logs` (optional) add their trace-stamped lines to the per-trace event sequences."""
+    evidence = gather_evidence(topology=topology, spans=spans, metrics=metrics, changes=changes, triage=triage, model=model, index=index,
+                               logs=logs)
     return rank_evidence(evidence, triage, model)

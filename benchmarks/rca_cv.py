@@ -53,6 +53,7 @@ KNOBS: dict[str, list[float]] = {
     "log_weight": [0.5, 1.0],
     "logs.score_scale": [4.0, 8.0, 16.0],
     "rank.local.calls_blamed": [0.15, 0.3, 0.6],
+    "rank.local.missing_events": [0.0, 0.15, 0.3, 0.6],
 }
 
 
@@ -93,7 +94,8 @@ def gather(folder: Path, dataset: str, alert_delay_s: float, window: str = "data
     else:
         tri = triage_from_sources(alert, c, model=DEFAULT_MODEL)
     cmp = compare_logs(c.logs, tri) if c.logs else None
-    deps = gather_evidence(topology=c.topology, spans=c.spans, metrics=c.metrics, changes=c.changes, triage=tri, model=DEFAULT_MODEL)
+    deps = gather_evidence(topology=c.topology, spans=c.spans, metrics=c.metrics, changes=c.changes, triage=tri, model=DEFAULT_MODEL,
+                           index=c.span_index, logs=c.logs)
     return CaseEvidence(case=folder.name, dataset=dataset, truth_service=truth["service"], truth_type=truth["fault_type"],
                         triage=tri, logs=cmp, deps=deps, topology=c.topology)
 
@@ -142,26 +144,20 @@ def choose(train: list[CaseEvidence], passes: int = 2) -> tuple[DiagnosisModel, 
     return model, chosen
 
 
-def fit_platt(results: list[CaseResult]) -> tuple[float, float, float]:
-    """(slope, margin_slope, intercept) of P(top-1 right) = sigmoid(a logit(raw) + m (raw - second) + b), by
-    maximum likelihood with a small ridge (scipy)."""
+def fit_platt(results: list[CaseResult]) -> tuple[float, float]:
+    """(slope, intercept) of P(top-1 right) = sigmoid(a log(raw top / raw second) + b), by maximum
+    likelihood with a small ridge on the slope (scipy)."""
     from scipy.optimize import minimize
 
-    x1 = np.array([_logit(r.raw_top) for r in results])
-    x2 = np.array([r.raw_top - r.raw_second for r in results])
+    x = np.array([math.log((r.raw_top + 1e-3) / (r.raw_second + 1e-3)) for r in results])
     y = np.array([float(r.top1) for r in results])
 
     def loss(p: np.ndarray) -> float:
-        z = p[0] * x1 + p[1] * x2 + p[2]
-        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.01 * (p[0] ** 2 + p[1] ** 2))
+        z = p[0] * x + p[1]
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.01 * p[0] ** 2)
 
-    res = minimize(loss, np.array([1.0, 0.0, 0.0]), method="L-BFGS-B", bounds=[(0.0, 20.0), (0.0, 50.0), (-20.0, 20.0)])
-    return float(res.x[0]), float(res.x[1]), float(res.x[2])
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-4), 1 - 1e-4)
-    return math.log(p / (1 - p))
+    res = minimize(loss, np.array([0.0, 0.0]), method="L-BFGS-B")
+    return float(res.x[0]), float(res.x[1])
 
 
 def calibration_table(probs: list[float], hits: list[bool], bins: int = 10) -> tuple[float, float, list[tuple[str, int, float, float]]]:
@@ -245,8 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         knobs = ", ".join(f"{k}={v:g}" for k, v in chosen.items()) or "(shipped)"
         print(f"{name:28s} {len(test):5d} | {s1:8.3f} {s3:8.3f} {st:8.3f} | {c1:8.3f} {c3:8.3f} {ct:8.3f} | {knobs}")
         if name != "petshop test (own split)":
-            a, m, b = fit_platt([score(e, model) for e in train])
-            cal = DEFAULT_MODEL.calibration.model_copy(update={"slope": a, "margin_slope": m, "intercept": b})
+            a, b = fit_platt([score(e, model) for e in train])
+            cal = DEFAULT_MODEL.calibration.model_copy(update={"slope": a, "intercept": b})
             oof_probs += [cal.probability(r.raw_top, r.raw_second) for r in test_results]
             oof_hits += [r.top1 for r in test_results]
     for label in ("shipped", "chosen"):
@@ -263,8 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     for label, n, conf, acc in table:
         print(f"  confidence {label}: {n:3d} cases, mean confidence {conf:.2f}, top-1 accuracy {acc:.2f}")
     if args.fit_calibration:
-        a, m, b = fit_platt(list(shipped.values()))
-        print(f"calibration fitted on all {len(shipped)} cases: slope={a:.4f} margin_slope={m:.4f} intercept={b:.4f}")
+        a, b = fit_platt(list(shipped.values()))
+        print(f"calibration fitted on all {len(shipped)} cases: slope={a:.4f} intercept={b:.4f}")
     print(f"total {time.perf_counter() - t0:.1f} s")
     return 0
 

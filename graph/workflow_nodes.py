@@ -14,13 +14,20 @@ from typing import Any
 from lumos.graph.resources import Resources
 from lumos.graph.sources import open_sources
 from lumos.graph.state import IncidentState
-from lumos.graph.workflow_spec import BUILTIN_AGENTS, Branch, Workflow
+from lumos.graph.workflow_spec import BUILTIN_AGENTS, Branch, BranchWhen, Workflow
 from lumos.graph.workflows import LoadedWorkflow
 from lumos.tools.domain import Alert, Approval, Hypothesis
 from lumos.tools.notify import EscalationEvent, send_notification
 
-FALLBACK = LoadedWorkflow(workflow=Workflow(name="default", fallback=True), path=None, levels=(BUILTIN_AGENTS,))
-"""Used when no catalog is loaded: today's graph (both agents in parallel, destructive steps gated)."""
+FALLBACK = LoadedWorkflow(
+    workflow=Workflow(name="default", fallback=True, branches=[
+        Branch(name="low-confidence", when=BranchWhen(below_action_threshold=True), escalate=True,
+               reason="the diagnosis is not confident enough to act on without a human"),
+    ]),
+    path=None, levels=(BUILTIN_AGENTS,),
+)
+"""Used when no catalog is loaded: the bundled default (both agents in parallel, destructive steps gated,
+a diagnosis below the action threshold escalated)."""
 
 
 def agent_node(agent: str) -> str:
@@ -55,10 +62,12 @@ def top_summary(hypotheses: list[Hypothesis], n: int = 3) -> list[dict[str, Any]
     return [{"service": h.service, "fault_type": str(h.fault_type), "confidence": round(h.confidence, 3)} for h in hypotheses[:n]]
 
 
-def branch_matches(branch: Branch, top: Hypothesis | None) -> bool:
+def branch_matches(branch: Branch, top: Hypothesis | None, action_threshold: float = 0.5) -> bool:
     """Whether a branch's condition holds for the top hypothesis (no hypothesis = confidence 0)."""
     when = branch.when
     confidence = top.confidence if top else 0.0
+    if when.below_action_threshold and confidence >= action_threshold:
+        return False
     if when.fault_type is not None and (top is None or str(top.fault_type) != when.fault_type):
         return False
     if when.min_confidence is not None and confidence < when.min_confidence:
@@ -120,7 +129,8 @@ class WorkflowNodes:
         workflow = current_workflow(self.r, state).workflow
         hypotheses = state.get("hypotheses") or []
         top = hypotheses[0] if hypotheses else None
-        branch = next((b for b in workflow.branches if branch_matches(b, top)), None)
+        threshold = self.r.model.calibration.action_threshold
+        branch = next((b for b in workflow.branches if branch_matches(b, top, threshold)), None)
         if branch is None:
             return {}
         record = {"workflow": workflow.name, "branch": branch.name, "runbook": branch.runbook, "escalate": branch.escalate,

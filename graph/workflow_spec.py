@@ -46,6 +46,11 @@ class BranchWhen(_Spec):
     fault_type: str | None = None
     min_confidence: float | None = Field(default=None, ge=0, le=1)
     max_confidence: float | None = Field(default=None, ge=0, le=1, description="Strictly below this confidence.")
+    below_action_threshold: bool = Field(
+        default=False,
+        description="Strictly below the diagnosis model's calibrated action threshold (calibration.action_threshold, "
+        "set with LUMOS_DIAGNOSIS_MODEL): the top hypothesis is more likely wrong than the threshold allows acting on.",
+    )
 
 
 class Branch(_Spec):

@@ -11,7 +11,7 @@ import pytest
 
 from lumos.tools.actions import ActionBackend, SimulatedEnvironment, WorldError
 from lumos.tools.actions.remedies import CURES
-from lumos.tools.domain import Change, FaultType, RootCause, Topology
+from lumos.tools.domain import FAULT_TYPES, Change, FaultType, RootCause, Topology
 
 TOPOLOGY = Topology.model_validate({
     "services": [
@@ -97,7 +97,7 @@ CURING = {
 }
 
 
-@pytest.mark.parametrize("fault", list(FaultType))
+@pytest.mark.parametrize("fault", [FaultType(f) for f in FAULT_TYPES])
 def test_every_fault_type_has_a_cure(db: Path, fault: FaultType) -> None:
     assert fault in CURES
     service, action, params = CURING[fault]

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from lumos.agents.runbook_executor import incident_context, plan_checks, plan_steps, select_runbook
 from lumos.app.cli.runbooks_cmd import runbooks_app
 from lumos.tools.actions import SimulatedEnvironment, default_action_registry, idempotency_key
-from lumos.tools.domain import Change, Evidence, FaultType, Hypothesis, Runbook, Topology
+from lumos.tools.domain import FAULT_TYPES, Change, Evidence, FaultType, Hypothesis, Runbook, Topology
 from lumos.tools.errors import InputError
 from lumos.tools.runbooks import LexicalRunbookIndex, RunbookLibrary, render
 from lumos.tools.runbooks.templating import TemplateError
@@ -88,7 +88,7 @@ def _hyp(service: str, fault: FaultType, instance: str | None = None) -> Hypothe
                       evidence=[Evidence(source="metrics", summary=f"{fault.value} signal on {service}", service=service, weight=0.7)])
 
 
-@pytest.mark.parametrize("fault", list(FaultType))
+@pytest.mark.parametrize("fault", [FaultType(f) for f in FAULT_TYPES])
 def test_selected_runbook_remediates_the_simulated_world(tmp_path: Path, library: RunbookLibrary, fault: FaultType) -> None:
     """Select -> plan -> preconditions -> execute every step (approved) -> verify -> post-checks, per fault type."""
     target = "orders-db" if fault is FaultType.dependency_outage else "api"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lumos.agents.runbook_executor import build_query, incident_context, select_runbook
-from lumos.tools.domain import Evidence, FaultType, Hypothesis, Topology
+from lumos.tools.domain import FAULT_TYPES, Evidence, FaultType, Hypothesis, Topology
 from lumos.tools.runbooks import LexicalRunbookIndex, RunbookIndex, RunbookLibrary
 from lumos.tools.runbooks.bm25 import tokenize
 
@@ -117,10 +117,14 @@ def test_select_runbook_per_fault_type(library: RunbookLibrary, index: LexicalRu
 
 
 def test_every_fault_type_gets_a_runbook(library: RunbookLibrary, index: LexicalRunbookIndex) -> None:
-    for fault in FaultType:
+    for fault in (FaultType(f) for f in FAULT_TYPES):
         hyp = hypothesis("orders-db" if fault is FaultType.dependency_outage else "api", fault.value)
         ctx = incident_context(hyp, TOPOLOGY, alert_service="gateway", incident_id="inc-1")
         assert select_runbook([hyp], index=index, library=library, topology=TOPOLOGY, context=ctx) is not None, fault
+    # An unknown kind of fault has no fitting runbook: the incident goes to a human.
+    hyp = hypothesis("api", "unknown")
+    ctx = incident_context(hyp, TOPOLOGY, alert_service="gateway", incident_id="inc-1")
+    assert select_runbook([hyp], index=index, library=library, topology=TOPOLOGY, context=ctx) is None
 
 
 def test_without_context_only_minimal_placeholders_are_assumed(library: RunbookLibrary, index: LexicalRunbookIndex) -> None:
@@ -128,7 +132,7 @@ def test_without_context_only_minimal_placeholders_are_assumed(library: RunbookL
     assert select_runbook([slow], index=index, library=library, topology=TOPOLOGY) is None  # every fit needs caller/instance
     pinned = hypothesis("api", "network_delay", instance="api-1")
     assert select_runbook([pinned], index=index, library=library, topology=TOPOLOGY).runbook_id == "drain-bad-instance"
-    for fault in FaultType:
+    for fault in (FaultType(f) for f in FAULT_TYPES):
         if fault in (FaultType.network_delay, FaultType.network_loss):
             continue
         service = "orders-db" if fault is FaultType.dependency_outage else "api"

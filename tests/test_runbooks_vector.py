@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from lumos.agents.runbook_executor import incident_context, select_runbook
-from lumos.tools.domain import Evidence, FaultType, Hypothesis, Topology
+from lumos.tools.domain import FAULT_TYPES, Evidence, FaultType, Hypothesis, Topology
 from lumos.tools.runbooks import LexicalRunbookIndex, RunbookIndex, RunbookLibrary, bundled_runbook_dir
 from lumos.tools.runbooks.embedding import EmbeddingUnavailable, MiniLMEmbedder
 from lumos.tools.runbooks.retrieval import ChromaConfig, open_runbook_index
@@ -187,7 +187,7 @@ def test_cli_index_then_search_json(isolated_env: Path) -> None:
     assert rows[0]["score"] < 1.5  # a hybrid score, not a raw BM25 one
 
 
-@pytest.mark.parametrize("fault", list(FaultType), ids=lambda f: f.value)
+@pytest.mark.parametrize("fault", [FaultType(f) for f in FAULT_TYPES], ids=lambda f: f.value)
 def test_every_fault_type_selects_a_fitting_runbook_from_chroma(index: ChromaRunbookIndex, library: RunbookLibrary, fault: FaultType) -> None:
     topology = Topology.model_validate({"services": [{"name": "gateway"}, {"name": "api"}, {"name": "orders-db", "kind": "database"}],
                                         "calls": [{"caller": "gateway", "callee": "api"}, {"caller": "api", "callee": "orders-db"}]})

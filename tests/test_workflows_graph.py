@@ -178,3 +178,16 @@ def test_security_workflow_gates_read_only_steps_too(isolated_env, monkeypatch):
     outcome = start(session, labels={"category": "security"})
     assert outcome.workflow["name"] == "security-sensitive"
     assert all(step.requires_approval for step in outcome.plan) and not outcome.results
+
+
+def test_default_workflow_escalates_a_diagnosis_below_the_action_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = tmp_path / "model.yaml"
+    model.write_text("calibration: {action_threshold: 0.99}\n")
+    session = open_session(tmp_path / "home", monkeypatch, diagnosis_model=str(model))
+    outcome = start(session)
+    assert outcome.status == "escalated" and outcome.runbook is None and not outcome.results
+    record = next(e for e in session.resources.audit.events(outcome.incident_id) if e.kind == "workflow.branch")
+    assert record.data["branch"] == "low-confidence" and record.data["workflow"] == "default"
+    # The shipped threshold lets a confident diagnosis of the same incident go on to its runbook.
+    confident = start(open_session(tmp_path / "home2", monkeypatch, diagnosis_model=""))
+    assert confident.status == "awaiting_approval" and confident.runbook is not None

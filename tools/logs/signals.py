@@ -83,7 +83,7 @@ _HINTS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
         ("error_injection", r"Exception|\bError\b|5\d\d Internal|Internal Server Error|threw exception|stack ?trace|"
                             r"Traceback|panic", 0.6),
         ("bad_response", r"invalid|mismatch|unexpected (?:value|result|response)|wrong|null\b|not found|"
-                         r"no \w+ according to|inconsistent|validation", 0.6),
+                         r"inconsistent|validation", 0.6),
     )
 )
 

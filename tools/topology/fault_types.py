@@ -74,7 +74,9 @@ def infer_fault_type(f: ServiceFeatures | None, kind: str = "service", w: FaultT
         add("network_delay", 0.6 * max(self_time, server * net_out))
     origin = s.get("error_origin", 0.0)  # errors seen to start here, not merely passing through
     slow = max(s.get("latency", 0.0), own, net)
-    thrown = max(s.get("error_origin", 0.0), 0.8 * s.get("calls_changed", 0.0))
+    # Requests cut short after the service's own events (its expected next events never came) were
+    # thrown out of, even when nothing was logged.
+    thrown = max(s.get("error_origin", 0.0), 0.8 * s.get("calls_changed", 0.0), 0.6 * s.get("missing_events", 0.0))
     # Errors that come with much slower calls are timeouts (lost packets, refused connections);
     # errors that come fast are thrown.
     add("network_loss", 0.9 * min(origin, slow))
