@@ -21,6 +21,7 @@ class CaseScore(BaseModel):
     error: str | None = None
     ranking: list[str] = Field(default_factory=list)
     fault_type: str | None = None
+    confidence: float | None = Field(default=None, description="Calibrated confidence of the top hypothesis (0-1).")
     rca_top1: bool | None = None
     rca_top3: bool | None = None
     fault_type_top1: bool | None = None
@@ -82,6 +83,7 @@ def score_outcome(
         status="ok",
         ranking=ranking[:10],
         fault_type=str(top.fault_type) if top else None,
+        confidence=round(top.confidence, 4) if top else None,
         runbook=outcome.runbook.runbook_id if outcome.runbook else None,
         unsafe_actions=unsafe_action_count(outcome, truth),
         time_to_diagnosis_s=outcome.timings.get("diagnosis_s"),

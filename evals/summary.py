@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
+import numpy as np
+
+from lumos.evals.calibration import reliability
 from lumos.evals.scoring import CaseScore
 
 RATE_KEYS = ("rca_top1", "rca_top3", "fault_type_top1")
@@ -16,9 +19,29 @@ def _mean(values: list[float]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def bootstrap_ci(hits: list[float], *, seed: int = 16) -> list[float] | None:
+    """95% percentile bootstrap interval of a mean of 0/1 outcomes (seeded: the same run, the same interval)."""
+    if not hits:
+        return None
+    rng = np.random.default_rng(seed)
+    values = np.asarray(hits, dtype=float)
+    means = values[rng.integers(0, len(values), size=(BOOTSTRAP_RESAMPLES, len(values)))].mean(axis=1)
+    return [round(float(np.quantile(means, 0.025)), 4), round(float(np.quantile(means, 0.975)), 4)]
+
+
+def _judged(scores: list[CaseScore]) -> list[CaseScore]:
+    """Cases that count in the rates: every scored case, and every case that crashed (a miss)."""
+    return [s for s in scores if s.scored or s.status == "error"]
+
+
 def aggregate(scores: list[CaseScore]) -> dict[str, Any]:
-    """Totals for one group of cases, with the two baselines on the same cases."""
+    """Totals for one group of cases, with the two baselines on the same cases. A case that crashed
+    counts as a miss in every rate (its error is listed apart)."""
     scored = [s for s in scores if s.scored]
+    judged = _judged(scores)
     runbook_rows = [s for s in scored if s.runbook_ok is not None]
     ttd = [s.time_to_diagnosis_s for s in scores if s.status == "ok" and s.time_to_diagnosis_s is not None]
     row: dict[str, Any] = {
@@ -27,7 +50,13 @@ def aggregate(scores: list[CaseScore]) -> dict[str, Any]:
         "errors": sum(1 for s in scores if s.status == "error"),
     }
     for key in RATE_KEYS:
-        row[key] = _mean([float(bool(getattr(s, key))) for s in scored])
+        row[key] = _mean([float(bool(getattr(s, key))) for s in judged])
+    for key in ("rca_top1", "rca_top3"):
+        row[f"{key}_ci95"] = bootstrap_ci([float(bool(getattr(s, key))) for s in judged])
+    types = Counter(s.truth_fault_type for s in scored if s.truth_fault_type)
+    row["fault_type_majority"] = (
+        {"fault_type": types.most_common(1)[0][0], "rate": round(types.most_common(1)[0][1] / len(judged), 4)} if types else None
+    )
     row["runbook_ok"] = _mean([float(bool(s.runbook_ok)) for s in runbook_rows]) if runbook_rows else None
     row["unsafe_actions"] = sum(s.unsafe_actions for s in scores)
     row["time_to_diagnosis_s_p50"] = round(statistics.median(ttd), 4) if ttd else 0.0
@@ -49,6 +78,24 @@ def baseline_rates(scored: list[CaseScore]) -> dict[str, dict[str, float]]:
     }
 
 
+def by_fault_type(scores: list[CaseScore]) -> dict[str, dict[str, Any]]:
+    """Top-1/top-3/fault-type rates per true fault type (scored cases only: a crash has no type)."""
+    groups: dict[str, list[CaseScore]] = defaultdict(list)
+    for s in scores:
+        if s.scored and s.truth_fault_type:
+            groups[s.truth_fault_type].append(s)
+    return {
+        name: {"cases": len(rows), **{k: _mean([float(bool(getattr(s, k))) for s in rows]) for k in RATE_KEYS}}
+        for name, rows in sorted(groups.items())
+    }
+
+
+def calibration(scores: list[CaseScore]) -> dict[str, Any]:
+    """Reliability of the top hypothesis' confidence against top-1 correctness (Brier, ECE, 10 bins)."""
+    rows = [s for s in scores if s.scored and s.confidence is not None]
+    return reliability([s.confidence for s in rows], [bool(s.rca_top1) for s in rows]).model_dump()
+
+
 def summarize(scores: list[CaseScore]) -> dict[str, Any]:
     """The `summary` object of results.json."""
     groups: dict[str, list[CaseScore]] = defaultdict(list)
@@ -58,5 +105,7 @@ def summarize(scores: list[CaseScore]) -> dict[str, Any]:
     return {
         "overall": overall,
         "by_dataset": {name: aggregate(rows) for name, rows in sorted(groups.items())},
+        "by_fault_type": by_fault_type(scores),
+        "calibration": calibration(scores),
         "baselines": overall["baselines"],
     }

@@ -51,6 +51,21 @@ def test_eval_writes_reports_scores_and_survives_a_broken_case(tmp_path):
     assert demo["ranking"][0] == "inventory" and demo["rca_top1"] is True and demo["unsafe_actions"] == 0
     assert demo["baseline_alert_service"] == [0.0, 0.0]
     assert "<img" in (out / "report.html").read_text()
+    # A crashed case is a miss: 4 cases judged, the broken one among them.
+    synthetic = results["summary"]["by_dataset"]["synthetic"]
+    hits = sum(bool(c["rca_top1"]) for c in results["cases"] if c["dataset"] == "synthetic")
+    assert synthetic["rca_top1"] == round(hits / 3, 4)
+    lo, hi = overall["rca_top1_ci95"]
+    assert 0.0 <= lo <= overall["rca_top1"] <= hi <= 1.0
+    assert overall["fault_type_majority"]["rate"] <= overall["cases"] and results["summary"]["by_fault_type"]
+    assert results["summary"]["calibration"]["n"] == 3 and 0.0 <= results["summary"]["calibration"]["ece"] <= 1.0
+    # Without a terminal, one plain progress line per case; the tables use ✓/✗ and keep dataset names whole.
+    assert result.output.count("eval ") >= 4 and "eval 4/4" in result.output
+    html = (out / "report.html").read_text()
+    markdown = (out / "report.md").read_text()
+    for section in ("Scores", "By fault type", "Calibration", "Errors", "Cases"):
+        assert f"<h2>{section}" in html and f"## {section}" in markdown
+    assert "✓" in html and "True" not in html and "zz-broken" in html and "file://" in html
 
 
 def test_compare_gates_on_regressions(tmp_path):
@@ -119,3 +134,13 @@ def test_cases_generate_then_validate(tmp_path):
     assert result.exit_code == 0, result.output
     assert len(list(out.glob("*/case.yaml"))) == 3
     assert runner.invoke(app, ["cases", "validate", str(out)]).exit_code == 0
+
+
+def test_reliability_brier_and_ece():
+    from lumos.evals.calibration import reliability
+
+    perfect = reliability([0.9] * 10, [True] * 9 + [False])
+    assert perfect.ece == 0.0 and abs(perfect.brier - (9 * 0.01 + 0.81) / 10) < 1e-9
+    overconfident = reliability([0.95] * 4, [True, False, False, False])
+    assert abs(overconfident.ece - 0.7) < 1e-9 and [b.n for b in overconfident.bins if b.n] == [4]
+    assert reliability([], []).n == 0

@@ -109,8 +109,10 @@ def correlate_changes(
             dist = min(found) if found else None
         if dist is None:
             place = 0.0
+        elif dist == 0:
+            place = 1.0  # the changed service shows symptoms itself
         else:
-            own = min(1.0, max(0.0, anomaly.get(c.service, 1.0 if dist == 0 else 0.0)))
+            own = min(1.0, max(0.0, anomaly.get(c.service, 0.0)))
             place = max(own, w.off_path * w.distance_decay ** dist)
         own_onset = service_onsets.get(c.service)
         timing = _timing((own_onset - c.ts).total_seconds(), w) if own_onset is not None else _timing(max(before, 0.0), w)

@@ -22,23 +22,62 @@ from lumos.evals.summary import summarize
 
 
 def scores_table(summary: dict) -> Table:
-    """Per-dataset and overall scores beside both baselines."""
+    """Per-dataset and overall scores (95% bootstrap intervals) beside the baselines."""
     table = Table(title="LUMOS evaluation")
-    for col in ("dataset", "cases", "errors", "top-1", "top-3", "fault top-1", "runbook ok", "unsafe", "TTD p50 s",
-                "random top-1/3", "alert svc top-1/3"):
-        table.add_column(col, justify="left" if col == "dataset" else "right")
+    for col in ("dataset", "cases", "errors", "top-1 [95% CI]", "top-3 [95% CI]", "fault type", "most-frequent type",
+                "runbook ok", "unsafe", "TTD p50 s", "random top-1/3", "alert svc top-1/3"):
+        table.add_column(col, justify="left" if col == "dataset" else "right", no_wrap=col == "dataset")
     rows = list(summary["by_dataset"].items()) + [("overall", summary["overall"])]
     for name, r in rows:
         b = r["baselines"]
+        majority = r.get("fault_type_majority")
         table.add_row(
             f"[bold]{name}[/]" if name == "overall" else name, str(r["cases"]), str(r["errors"]),
-            f"{r['rca_top1']:.3f}", f"{r['rca_top3']:.3f}", f"{r['fault_type_top1']:.3f}",
+            _with_ci(r, "rca_top1"), _with_ci(r, "rca_top3"), f"{r['fault_type_top1']:.3f}",
+            f"{majority['rate']:.3f}" if majority else "-",
             "-" if r["runbook_ok"] is None else f"{r['runbook_ok']:.3f}", str(r["unsafe_actions"]),
             f"{r['time_to_diagnosis_s_p50']:.2f}",
             f"{b['random']['rca_top1']:.3f}/{b['random']['rca_top3']:.3f}",
             f"{b['alert_service']['rca_top1']:.3f}/{b['alert_service']['rca_top3']:.3f}",
         )
     return table
+
+
+def _with_ci(row: dict, key: str) -> str:
+    ci = row.get(f"{key}_ci95")
+    return f"{row[key]:.3f} [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else f"{row[key]:.3f}"
+
+
+def fault_type_table(summary: dict) -> Table | None:
+    """Top-1/top-3/fault-type per true fault type."""
+    types = summary.get("by_fault_type") or {}
+    if not types:
+        return None
+    table = Table(title="By true fault type")
+    for col in ("fault type", "cases", "top-1", "top-3", "type right"):
+        table.add_column(col, justify="left" if col == "fault type" else "right", no_wrap=True)
+    for name, r in types.items():
+        table.add_row(name, str(r["cases"]), f"{r['rca_top1']:.3f}", f"{r['rca_top3']:.3f}", f"{r['fault_type_top1']:.3f}")
+    return table
+
+
+def calibration_table(summary: dict) -> Table | None:
+    """Reliability of the top confidence: per confidence bin, how often the top hypothesis was right."""
+    cal = summary.get("calibration") or {}
+    if not cal.get("n"):
+        return None
+    table = Table(title=f"Confidence calibration: Brier {cal['brier']:.3f}, ECE {cal['ece']:.3f} ({cal['n']} cases)")
+    for col in ("confidence", "cases", "mean confidence", "top-1 accuracy"):
+        table.add_column(col, justify="right")
+    for b in cal["bins"]:
+        if b["n"]:
+            table.add_row(f"{b['low']:.1f}-{b['high']:.1f}", str(b["n"]), f"{b['confidence']:.2f}", f"{b['accuracy']:.2f}")
+    return table
+
+
+def _mark(score) -> str:
+    """✓ top-1 right, ✗ wrong, ! crashed (counted as a miss)."""
+    return "!" if score.status == "error" else ("✓" if score.rca_top1 else "✗")
 
 
 @user_errors
@@ -84,13 +123,23 @@ def eval_command(
     console = make_console()
     options = EvalOptions(state_dir=out / "state", mode=mode, approve=approve, jobs=jobs)
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, transient=True) as progress:
-        task = progress.add_task("", total=len(refs))
+    if console.is_terminal:
+        with Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=console, transient=True) as progress:
+            task = progress.add_task("", total=len(refs))
+
+            def advance(score) -> None:
+                progress.update(task, advance=1, description=f"{_mark(score)} {score.dataset}/{score.id}")
+
+            scores = run_eval(refs, options, on_result=advance)
+    else:
+        # No terminal (CI logs, pipes): one plain line per case as it finishes.
+        done = 0
 
         def advance(score) -> None:
-            mark = "✓" if score.rca_top1 else ("!" if score.status == "error" else "·")
-            progress.update(task, advance=1, description=f"{mark} {score.dataset}/{score.id}")
+            nonlocal done
+            done += 1
+            print(f"eval {done}/{len(refs)} {_mark(score)} {score.dataset}/{score.id} ({time.perf_counter() - t0:.1f} s)", flush=True)
 
         scores = run_eval(refs, options, on_result=advance)
     wall = time.perf_counter() - t0
@@ -98,6 +147,9 @@ def eval_command(
     meta = {"mode": mode, "approve": approve, "jobs": jobs, "wall_s": round(wall, 2), "roots": [str(p) for p in cases_dirs]}
     written = write_reports(out, scores, summary, meta)
     console.print(scores_table(summary))
+    for extra in (fault_type_table(summary), calibration_table(summary)):
+        if extra is not None:
+            console.print(extra)
     for score in scores:
         if score.status == "error":
             console.print(f"[red]error[/] {score.dataset}/{score.id}: {score.error}", highlight=False)
