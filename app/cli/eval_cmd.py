@@ -24,7 +24,7 @@ from lumos.evals.summary import summarize
 def scores_table(summary: dict) -> Table:
     """Per-dataset and overall scores (95% bootstrap intervals) beside the baselines."""
     table = Table(title="LUMOS evaluation")
-    for col in ("dataset", "cases", "errors", "top-1 [95% CI]", "top-3 [95% CI]", "fault type", "most-frequent type",
+    for col in ("dataset", "cases", "errors", "top-1 [95% CI]", "top-3 [95% CI]", "fault type", "type baseline",
                 "runbook ok", "unsafe", "TTD p50 s", "random top-1/3", "alert svc top-1/3"):
         table.add_column(col, justify="left" if col == "dataset" else "right", no_wrap=col == "dataset")
     rows = list(summary["by_dataset"].items()) + [("overall", summary["overall"])]

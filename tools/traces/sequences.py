@@ -11,6 +11,7 @@ expected successor never came is where the request stopped.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections import Counter, defaultdict
@@ -63,15 +64,20 @@ def _sample(traces: list[str]) -> list[str]:
     return sorted(traces, key=lambda t: hashlib.blake2b(t.encode(), digest_size=8).digest())[:MAX_TRACES]
 
 
-def _follows(events: Sequence[tuple[float, str, str]]) -> dict[tuple[str, str], set[tuple[str, str]]]:
+def _follows(events: Sequence[tuple[float, str, str]]) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
     """For each event (service, key), the events seen after its first occurrence in the trace."""
-    seen: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    ids = [(svc, key) for _, svc, key in events]
-    later: set[tuple[str, str]] = set()
-    for i in range(len(ids) - 1, -1, -1):
-        seen[ids[i]] = set(later)  # the first occurrence overwrites later ones (walking backwards)
-        later.add(ids[i])
-    return seen
+    first: dict[tuple[str, str], int] = {}
+    last: dict[tuple[str, str], int] = {}
+    for i, (_, svc, key) in enumerate(events):
+        first.setdefault((svc, key), i)
+        last[(svc, key)] = i
+    by_last = sorted(last.items(), key=lambda kv: kv[1])
+    lasts = [i for _, i in by_last]
+    out: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
+    for a, f in first.items():
+        k = bisect.bisect_right(lasts, f)
+        out[a] = frozenset(b for b, _ in by_last[k:])
+    return out
 
 
 def missing_events(
