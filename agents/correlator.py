@@ -105,16 +105,14 @@ def correlate(
 
 
 def calibrated(hypotheses: list[Hypothesis], model: DiagnosisModel = DEFAULT_MODEL) -> list[Hypothesis]:
-    """Raw ranking scores -> P(this hypothesis is the root cause), order kept: the top one is judged
-    by its score and its lead over the runner-up; every other one by its score and its gap to the top
-    (negative), so it never exceeds the top's."""
+    """Raw ranking scores -> P(this hypothesis is the root cause), order kept. The top one is judged
+    by its lead over the runner-up (the model's calibration); the rest share what is left, in
+    proportion to their raw scores, so the probabilities never add up to more than one."""
     if not hypotheses:
         return hypotheses
-    cal = model.calibration
-    raw = [h.confidence for h in hypotheses]
-    second = raw[1] if len(raw) > 1 else 0.0
-    probs = [cal.probability(raw[0], second)] + [cal.probability(r, raw[0]) for r in raw[1:]]
-    for i in range(1, len(probs)):
-        probs[i] = min(probs[i], probs[i - 1])
+    raw = [max(0.0, h.confidence) for h in hypotheses]
+    top = model.calibration.probability(raw[0], raw[1] if len(raw) > 1 else 0.0)
+    rest = sum(raw[1:])
+    probs = [top] + [min(top, (1.0 - top) * r / rest) if rest > 0 else 0.0 for r in raw[1:]]
     return [h.model_copy(update={"confidence": round(p, 4), "rationale": f"{h.rationale}; raw score {r:.3f}".lstrip("; ")})
             for h, p, r in zip(hypotheses, probs, raw)]
