@@ -11,7 +11,6 @@ expected successor never came is where the request stopped.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 from collections import Counter, defaultdict
@@ -23,7 +22,8 @@ from lumos.tools.diagnosis_model import DEFAULT_MODEL, MissingEventWeights
 from lumos.tools.domain import LogRecord, Span
 from lumos.tools.logs.stats import increase_strength
 
-MAX_TRACES = 2000  # per side: the statistics converge long before; bounds the pairwise work
+MAX_TRACES = 500  # per side: the statistics converge long before; bounds the work on large inputs
+NEXT_EVENTS = 8  # successors that count as 'following' an event: the steps right after it
 _MASK_RE = re.compile(r"[0-9a-f]{6,}|\d+", re.IGNORECASE)
 
 
@@ -45,17 +45,28 @@ def _log_key(message: str) -> str:
     return " ".join(_MASK_RE.sub("#", message).split()[:8])
 
 
-def trace_events(spans: Iterable[Span], logs: Iterable[LogRecord] = ()) -> dict[str, list[tuple[float, str, str]]]:
-    """{trace_id: [(epoch, service, event key)] in time order} from span starts and log lines that carry a trace id."""
+def trace_events(spans: Iterable[Span], logs: Iterable[LogRecord] = (), traces: set[str] | None = None) -> dict[str, list[tuple[float, str, str]]]:
+    """{trace_id: [(epoch, service, event key)] in time order} from span starts and log lines that
+    carry a trace id (only the traces in `traces` when given)."""
     out: dict[str, list[tuple[float, str, str]]] = defaultdict(list)
     for s in spans:
-        out[s.trace_id].append((s.start.timestamp(), s.service, f"span {s.operation}"))
+        if traces is None or s.trace_id in traces:
+            out[s.trace_id].append((s.start.timestamp(), s.service, f"span {s.operation}"))
     for r in logs:
-        if r.trace_id:
+        if r.trace_id and (traces is None or r.trace_id in traces):
             out[r.trace_id].append((r.ts.timestamp(), r.service, f"log {_log_key(r.message)}"))
     for events in out.values():
         events.sort()
     return out
+
+
+def _trace_starts(spans: Iterable[Span], logs: Iterable[LogRecord]) -> dict[str, float]:
+    """When each trace starts (its earliest span or line)."""
+    first: dict[str, float] = {}
+    for tid, t in [(s.trace_id, s.start.timestamp()) for s in spans] + [(r.trace_id, r.ts.timestamp()) for r in logs if r.trace_id]:
+        if t < first.get(tid, float("inf")):
+            first[tid] = t
+    return first
 
 
 def _sample(traces: list[str]) -> list[str]:
@@ -65,18 +76,20 @@ def _sample(traces: list[str]) -> list[str]:
 
 
 def _follows(events: Sequence[tuple[float, str, str]]) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
-    """For each event (service, key), the events seen after its first occurrence in the trace."""
-    first: dict[tuple[str, str], int] = {}
-    last: dict[tuple[str, str], int] = {}
-    for i, (_, svc, key) in enumerate(events):
-        first.setdefault((svc, key), i)
-        last[(svc, key)] = i
-    by_last = sorted(last.items(), key=lambda kv: kv[1])
-    lasts = [i for _, i in by_last]
+    """For each event (service, key), the next NEXT_EVENTS distinct events after its first occurrence
+    in the trace (what 'follows' it: a cut request loses exactly these)."""
+    ids = [(svc, key) for _, svc, key in events]
     out: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
-    for a, f in first.items():
-        k = bisect.bisect_right(lasts, f)
-        out[a] = frozenset(b for b, _ in by_last[k:])
+    for i, a in enumerate(ids):
+        if a in out:
+            continue
+        nxt: dict[tuple[str, str], None] = {}
+        for b in ids[i + 1:]:
+            if b != a:
+                nxt[b] = None
+                if len(nxt) >= NEXT_EVENTS:
+                    break
+        out[a] = frozenset(nxt)
     return out
 
 
@@ -94,15 +107,17 @@ def missing_events(
     Traces that start too close to the end of the data (within the 90th percentile of fault-free
     trace durations) are left out: the recording, not the fault, cut them short.
     """
-    traces = trace_events(spans, logs)
+    starts = _trace_starts(spans, logs)
     t_on = onset.timestamp()
-    base_ids = _sample(sorted(t for t, ev in traces.items() if ev[0][0] < t_on))
+    base_ids = _sample(sorted(t for t, t0 in starts.items() if t0 < t_on))
     if len(base_ids) < w.min_baseline_traces:
         return {}
+    inc_all = _sample(sorted(t for t, t0 in starts.items() if t0 >= t_on))
+    traces = trace_events(spans, logs, set(base_ids) | set(inc_all))
     durations = sorted(traces[t][-1][0] - traces[t][0][0] for t in base_ids)
     horizon = durations[int(0.9 * (len(durations) - 1))]
     end = data_end.timestamp() if data_end is not None else max(ev[-1][0] for ev in traces.values())
-    inc_ids = _sample(sorted(t for t, ev in traces.items() if ev[0][0] >= t_on and ev[0][0] <= end - horizon))
+    inc_ids = [t for t in inc_all if traces[t][0][0] <= end - horizon]
     if not inc_ids:
         return {}
     has: Counter = Counter()
