@@ -1,4 +1,6 @@
-"""Template mining: grouping, stable ids, streaming API and bounded caches."""
+"""Template mining: grouping, stable ids, order independence, streaming API and bounded caches."""
+
+import random
 
 from lumos.tools.logs.miner import TemplateMiner, template_id
 
@@ -47,11 +49,58 @@ def test_add_and_add_many_agree() -> None:
     assert [one.resolve(i) for i in ids] == [bulk.id_of(i) for i in idx]
 
 
-def test_caches_are_bounded() -> None:
+def test_the_skeleton_cache_is_bounded() -> None:
     miner = TemplateMiner(cache_size=50)
-    miner.add_many([f"event {i} kind k{chr(97 + i % 26)}{chr(97 + (i // 26) % 26)} done" for i in range(500)])
-    assert len(miner._skeleton_cache) <= 50 and len(miner._key_cache) <= 50
+    lines = [f"event {i} kind k{chr(97 + i % 26)}{chr(97 + (i // 26) % 26)} done" for i in range(500)]
+    miner.add_many(lines)
+    assert len(miner._skeleton_cache) <= 50
     assert sum(t.count for t in miner.templates()) == 500
+    assert [t.text for t in miner.templates()] == ["event <*> kind <*> done"]
+
+
+def _mixed_lines(n: int, seed: int) -> list[str]:
+    """Events told apart by a word (few values, none seen elsewhere) and by a name (many
+    values, recurring across events) that only the data can tell apart."""
+    rng = random.Random(seed)
+    users = ["".join(rng.choice("abcdefghijklmnop") for _ in range(6)) for _ in range(6)]  # few: they recur
+    out = []
+    for i in range(n):
+        user = rng.choice(users)
+        out.append(rng.choice([
+            f"[instance: {rng.getrandbits(32):08x}] VM {rng.choice(['Started', 'Stopped', 'Paused'])} (Lifecycle Event)",
+            f"session opened for user {user} by uid={i % 5}",
+            f"session closed for user {user}",
+            f"Accepted password for {user} from 10.0.{i % 9}.{i % 200} port {40000 + i}",
+        ]))
+    return out
+
+
+def test_templates_do_not_depend_on_line_order() -> None:
+    lines = _mixed_lines(600, 1)
+    results = []
+    for seed in range(4):
+        shuffled = lines[:]
+        random.Random(seed).shuffle(shuffled)
+        miner = TemplateMiner()
+        miner.add_many(shuffled)
+        results.append([(t.id, t.text, t.count) for t in miner.templates()])
+    assert all(r == results[0] for r in results)
+    texts = {text for _, text, _ in results[0]}
+    assert {"[instance: <*>] VM Started (Lifecycle Event)", "[instance: <*>] VM Paused (Lifecycle Event)",
+            "session opened for user <*> by uid=<*>", "session closed for user <*>",
+            "Accepted password for <*> from <*> port <*>"} <= texts
+
+
+def test_blocks_in_any_sizes_give_the_same_templates() -> None:
+    lines = _mixed_lines(400, 2)
+    whole = TemplateMiner()
+    ids = [whole.id_of(i) for i in whole.add_many(lines)]
+    pieces = TemplateMiner()
+    idx = []
+    for start in range(0, len(lines), 37):
+        idx.extend(pieces.add_many(lines[start:start + 37]))
+    assert [pieces.id_of(i) for i in idx] == ids
+    assert [(t.id, t.count) for t in pieces.templates()] == [(t.id, t.count) for t in whole.templates()]
 
 
 def test_match_does_not_add() -> None:

@@ -7,10 +7,11 @@
  * work in ONE pass without creating a Python object per line, so Python only works per
  * *distinct* skeleton.
  *
- * A line's skeleton is exactly `lumos.tools.logs.tokens.skeleton` (see its module doc): every
- * token (run of bytes between space, tab and = , ; ( ) [ ] { } < > " ' | :) that holds a
- * digit becomes a marker byte (0x01-0x04, or its slash pattern after a `:`), other tokens
- * are kept, control bytes but tab become NUL. Skeletons are kept in
+ * A line's skeleton is exactly `lumos.tools.logs.tokens.skeleton` (see its module doc): in a
+ * token (run of bytes between space, tab and , ; ( ) [ ] { } < > " ' | =) that holds a digit,
+ * each run of letters and digits with a digit becomes the marker byte 0x01 (or the whole
+ * token when it ends in `:` and digits, a port); other bytes are kept, control bytes but tab
+ * become NUL. Skeletons are kept in
  * an open-addressing hash table keyed by a 64-bit hash, always confirmed by comparing
  * length and bytes, so a hash collision can never merge two skeletons.
  *
@@ -29,8 +30,8 @@
  * simd(flag=None) -> bool: whether the SSSE3 skeleton loop is used (switchable for tests).
  *
  * Speed: for lines without control bytes, the delimiter and digit masks of a line are found
- * 16 bytes at a time with SSSE3 where the CPU has it (runtime check) and only its digit tokens
- * are visited; a portable scalar token loop otherwise. The loop is software-pipelined (see
+ * 16 bytes at a time with SSSE3 where the CPU has it (runtime check) and only the tokens that
+ * hold a digit are visited; a portable scalar token loop otherwise. The loop is software-pipelined (see
  * scan_block). The scan runs without the GIL.
  */
 #define PY_SSIZE_T_CLEAN
@@ -54,103 +55,68 @@ blank_skeleton(const uint8_t *sk, Py_ssize_t k)
 
 /* One entry per input byte (one table load per byte in the hot loop):
  * bits 0-7 its skeleton byte (control bytes but tab: NUL), bits 8-11 its F_CONTROL /
- * F_NONASCII flags, bits 12-15 its classes below. */
+ * F_NONASCII flags, bits 12-14 its classes below. */
 #define FLAG_SHIFT 8
-#define T_SLASH (1 << 11) /* '/' (a bit the flags leave free) */
 enum {
-    C_DELIM = 1 << 12,   /* space, tab and = , ; ( ) [ ] { } < > " ' | : (newline ends the line) */
+    C_DELIM = 1 << 12,   /* space, tab and , ; ( ) [ ] { } < > " ' | = (newline ends the line) */
     C_DIGIT = 1 << 13,   /* 0-9 */
-    C_WORD = 1 << 14,    /* [0-9A-Za-z_]: what the quote rule of masking checks */
-    C_LETTER = 1 << 15,  /* [A-Za-z_]: what the key=value rule checks */
+    C_ALNUM = 1 << 14,   /* [0-9A-Za-z]: the runs that masking turns into one `<*>` when they hold a digit */
 };
 static uint16_t TABLE[256];
 
 static void
 init_tables(void)
 {
-    static const char delims[] = " \t=,;()[]{}<>\"'|:";
+    static const char delims[] = " \t,;()[]{}<>\"'|=";
     for (int b = 0; b < 256; b++) {
         int control = (b < 32 && b != 9 && b != 10) || b == 127;
         int digit = b >= '0' && b <= '9';
-        int letter = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '_';
+        int letter = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
         unsigned flags = (control ? F_CONTROL : 0) | (b >= 128 ? F_NONASCII : 0);
-        unsigned cls = (b && strchr(delims, b) ? C_DELIM : 0) | (digit ? C_DIGIT : 0)
-            | (digit || letter ? C_WORD : 0) | (letter ? C_LETTER : 0);
-        TABLE[b] = (uint16_t)((control ? 0 : b) | (flags << FLAG_SHIFT) | cls | (b == '/' ? T_SLASH : 0));
+        unsigned cls = (b && strchr(delims, b) ? C_DELIM : 0) | (digit ? C_DIGIT : 0) | (digit || letter ? C_ALNUM : 0);
+        TABLE[b] = (uint16_t)((control ? 0 : b) | (flags << FLAG_SHIFT) | cls);
     }
 }
 
-/* Does a UTF-8 whitespace character (one that `\s` of a str pattern matches: U+0085, U+00A0,
- * U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000) start at p (n bytes left)? */
-static inline int
-uspace_at(const uint8_t *p, Py_ssize_t n)
-{
-    if (p[0] == 0xc2)
-        return n >= 2 && (p[1] == 0x85 || p[1] == 0xa0);
-    if (n < 3)
-        return 0;
-    if (p[0] == 0xe1)
-        return p[1] == 0x9a && p[2] == 0x80;
-    if (p[0] == 0xe2)
-        return (p[1] == 0x80 && ((p[2] >= 0x80 && p[2] <= 0x8a) || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf))
-            || (p[1] == 0x81 && p[2] == 0x9f);
-    return p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80;
-}
-
-/* Does the token [ts, te) hold a UTF-8 whitespace character? */
-static int
-has_uspace(const uint8_t *src, Py_ssize_t ts, Py_ssize_t te)
-{
-    for (Py_ssize_t p = ts; p < te; p++)
-        if (src[p] >= 0xc2 && uspace_at(src + p, te - p))
-            return 1;
-    return 0;
-}
-
-/* What a token [ts, te) of a line of `len` bytes holding a digit, no control byte and no
- * UTF-8 whitespace becomes, written at dst (room for te - ts bytes); its length
- * (`lumos.tools.logs.tokens`: a marker 0x01 + a + 2b, its slash pattern after a `:`, or the
- * token itself when a `'` touches a non-ASCII end byte). */
+/* What a token [ts, te) of a line holding a digit becomes, written at dst (room for te - ts
+ * bytes); its length (`lumos.tools.logs.tokens`): one marker 0x01 when it ends in `:` and
+ * digits (a port), else each run of letters and digits holding a digit becomes 0x01, with a
+ * `-` before it that does not follow a letter or digit; other bytes go through the table. */
 static inline Py_ssize_t
-digit_token(const uint8_t *src, Py_ssize_t len, Py_ssize_t ts, Py_ssize_t te, uint8_t *dst, int slash)
+digit_token(const uint8_t *src, Py_ssize_t ts, Py_ssize_t te, uint8_t *dst)
 {
-    int before = ts > 0 ? src[ts - 1] : 0, after = te < len ? src[te] : 0;
-    uint8_t first = src[ts], last = src[te - 1];
-    int a = 0, b = 0;
-    if (before == '\'') {
-        if (first >= 0x80)
-            goto verbatim;
-        a = !(TABLE[first] & C_WORD);
+    Py_ssize_t q = te;
+    while (q > ts && (TABLE[src[q - 1]] & C_DIGIT))
+        q--;
+    if (q < te && q > ts && src[q - 1] == ':') {
+        dst[0] = 1;
+        return 1;
     }
-    if (after == '\'') {
-        if (last >= 0x80)
-            goto verbatim;
-        b = !(TABLE[last] & C_WORD);
-    }
-    else if (after == '=')
-        b = !(TABLE[last] & C_LETTER);
-    if (before == ':' && slash) {  /* the runs between slashes become markers */
-        Py_ssize_t k = 0;
-        int run = 0;
-        for (Py_ssize_t p = ts; p < te; p++) {
-            if (src[p] == '/') {
-                dst[k++] = '/';
-                run = 0;
-            }
-            else if (!run) {
-                dst[k++] = 1;
-                run = 1;
-            }
+    Py_ssize_t k = 0, p = ts;
+    while (p < te) {
+        unsigned v = TABLE[src[p]];
+        if (!(v & C_ALNUM)) {
+            dst[k++] = (uint8_t)v;
+            p++;
+            continue;
         }
-        if (b && last != '/')
-            dst[k - 1] = 3;
-        return k;
+        Py_ssize_t rs = p;
+        unsigned acc = 0;
+        do {
+            acc |= v;
+            p++;
+        } while (p < te && ((v = TABLE[src[p]]) & C_ALNUM));
+        if (acc & C_DIGIT) {
+            if (rs > ts && src[rs - 1] == '-' && (rs < 2 || !(TABLE[src[rs - 2]] & C_ALNUM)))
+                k--;  /* the sign joins the marker (it was just written: it is inside the token) */
+            dst[k++] = 1;
+        }
+        else {
+            memcpy(dst + k, src + rs, (size_t)(p - rs));  /* letters: the bytes themselves */
+            k += p - rs;
+        }
     }
-    dst[0] = (uint8_t)(1 + a + 2 * b);
-    return 1;
-verbatim:
-    memcpy(dst, src + ts, (size_t)(te - ts));  /* no control byte: the bytes themselves */
-    return te - ts;
+    return k;
 }
 
 /* Skeleton of one line (see `lumos.tools.logs.tokens`): returns its length, ORs the line's
@@ -179,10 +145,10 @@ skeleton_line(const uint8_t *src, Py_ssize_t len, uint8_t *dst, int *flags)
         } while (i < n && !((v = TABLE[src[ts + i]]) & C_DELIM));
         j = ts + i;
         acc |= tok;
-        if (!(tok & C_DIGIT) || (tok & (F_CONTROL << FLAG_SHIFT)) || ((tok & (F_NONASCII << FLAG_SHIFT)) && has_uspace(src, ts, j)))
-            k += j - ts;  /* kept: already copied */
+        if (tok & C_DIGIT)
+            k += digit_token(src, ts, j, dst + k);
         else
-            k += digit_token(src, len, ts, j, dst + k, tok & T_SLASH);
+            k += j - ts;  /* kept: already copied */
     }
     *flags |= (int)((acc >> FLAG_SHIFT) & (F_CONTROL | F_NONASCII));
     return k;
@@ -237,9 +203,9 @@ __attribute__((target("ssse3"))) static Py_ssize_t
 skeleton_ssse3(const uint8_t *src, Py_ssize_t len, Py_ssize_t avail, uint8_t *dst, uint64_t *masks, int *flags)
 {
     /* class bits: 0 tab, 1 other 0x0_ control, 2 0x1_ control, 3 0x2_ delimiter,
-     * 4 digit, 5 0x3_ delimiter, 6 0x5_ delimiter, 7 0x7_ delimiter */
+     * 4 digit, 5 0x3_ delimiter (; < = >, not :), 6 0x5_ delimiter, 7 0x7_ delimiter */
     const __m128i lo_tab = _mm_setr_epi8(
-        0x1e, 0x16, 0x1e, 0x16, 0x16, 0x16, 0x16, 0x1e, 0x1e, 0x1d, 0x26, (char)0xe6, (char)0xae, (char)0xe6, 0x26, 0x06);
+        0x1e, 0x16, 0x1e, 0x16, 0x16, 0x16, 0x16, 0x1e, 0x1e, 0x1d, 0x06, (char)0xe6, (char)0xae, (char)0xe6, 0x26, 0x06);
     const __m128i hi_tab = _mm_setr_epi8(0x03, 0x04, 0x08, 0x30, 0, 0x40, 0, (char)0x80, 0, 0, 0, 0, 0, 0, 0, 0);
     const __m128i nib = _mm_set1_epi8(0x0f), del = _mm_set1_epi8(0x7f);
     const __m128i dbits = _mm_set1_epi8((char)0xe9), gbits = _mm_set1_epi8(0x10), cbits = _mm_set1_epi8(0x06);
@@ -294,17 +260,7 @@ skeleton_ssse3(const uint8_t *src, Py_ssize_t len, Py_ssize_t avail, uint8_t *ds
         else
             memcpy(dst + k, src + cur, (size_t)(ts - cur));
         k += ts - cur;
-        int before = ts > 0 ? src[ts - 1] : 0, after = te < len ? src[te] : 0;
-        if (high && has_uspace(src, ts, te)) {
-            memcpy(dst + k, src + ts, (size_t)(te - ts));
-            k += te - ts;
-        }
-        else if (before != '\'' && before != ':' && after != '\'' && after != '=')
-            dst[k++] = 1;  /* the common case */
-        else {
-            int slash = before == ':' && memchr(src + ts, '/', (size_t)(te - ts)) != NULL;
-            k += digit_token(src, len, ts, te, dst + k, slash);
-        }
+        k += digit_token(src, ts, te, dst + k);
         cur = te;
     }
     memcpy(dst + k, src + cur, (size_t)(len - cur));

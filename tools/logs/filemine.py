@@ -41,8 +41,8 @@ class MineResult(BaseModel):
     lines_mined: int = 0
     skipped: dict[str, int] = Field(default_factory=dict)
     templates: list[Template] = Field(default_factory=list)
-    cluster_ids: list[str] = Field(default_factory=list, description="Template id of each cluster index.")
-    line_clusters: array = Field(default_factory=lambda: array("i"), description="Cluster index per line, -1 = skipped.")
+    cluster_ids: list[str] = Field(default_factory=list, description="Template id of each key index.")
+    line_clusters: array = Field(default_factory=lambda: array("i"), description="Key index per line, -1 = skipped.")
 
     @property
     def lines_skipped(self) -> int:
@@ -106,7 +106,7 @@ def _messages_block(messages: list[str]) -> bytes:
 
 
 def _mine_lines(lines: list[str], fmt: LogFormat, miner: TemplateMiner, skipped: Counter, max_chars: int) -> list[int]:
-    """Cluster index per line (-1 = skipped), parsing and classifying each line."""
+    """Key index per line (-1 = skipped), parsing and classifying each line."""
     out = [-1] * len(lines)
     positions: list[int] = []
     messages: list[str] = []
@@ -139,8 +139,8 @@ def mine_file(
 ) -> MineResult:
     """Mine a log file (one message per line, or `fmt` jsonl/logfmt/plain/syslog) in one pass.
     With `assignments=False` only counts are kept (faster; `line_clusters` stays empty).
-    `workers` > 1 mines byte ranges in parallel processes and merges their templates
-    (deterministic for a given `workers`; see `lumos.tools.logs.parallel`).
+    `workers` > 1 mines byte ranges in parallel processes and merges their keys (the same
+    result as one process; see `lumos.tools.logs.parallel`).
 
     Raises InputError when the file does not exist or is not a regular file; bad lines never raise.
     """
@@ -163,7 +163,7 @@ def mine_range(
     max_line_chars: int = MAX_LINE_CHARS, assignments: bool = True,
 ) -> tuple[int, Counter, array]:
     """Mine the lines of `path` in the byte range [start, end) into `miner`:
-    (lines read, skip reasons, cluster index per line or an empty array)."""
+    (lines read, skip reasons, key index per line or an empty array)."""
     skipped: Counter = Counter()
     line_clusters = array("i")
     total = 0
@@ -208,7 +208,7 @@ def mine_range(
 def result_from(path: Path, fmt: str, miner: TemplateMiner, total: int, skipped: Counter, line_clusters: array) -> MineResult:
     """The MineResult of a finished miner."""
     templates = miner.templates()
-    cluster_ids = [miner.id_of(i) for i in range(len(miner))]  # merged clusters -> their live id
+    cluster_ids = miner.template_ids()
     mined = total - sum(skipped.values())
     return MineResult.model_construct(
         path=str(path), format=fmt, lines_total=total, lines_mined=mined, skipped=dict(skipped),

@@ -1,8 +1,22 @@
-"""Variable masking for log template mining: replace the variable parts of a log message
-(numbers, hex, UUIDs, IPs, paths, durations, quoted values, ...) with the wildcard `<*>`.
+"""Variable masking for log template mining: replace the parts of a message that are variable
+in *every* log system with the wildcard `<*>`, and nothing else.
 
-Masking is one compiled regular expression applied with a constant replacement, so it can
-run over a whole block of lines in one C-level call (the fast path of the miner).
+What is masked (no rule knows any particular system's words):
+* every run of ASCII letters and digits that holds a digit (numbers, hex ids, sizes such as
+  `512MB`, versions, the parts of IPs and timestamps), with a sign `-` before it when that
+  `-` does not follow a letter or digit (`blk_-42` -> `blk_<*>`, `node-7` -> `node-<*>`);
+* a whole token that ends in `:<digits>` (a host or IP with a port);
+* URLs (`scheme://...`) and paths of two or more `/` segments;
+then, on the masked text (`normalize`): UUIDs whose digit-free groups survived, a size unit
+after a number (`3 KB`), textual dates (`Jun <*> <*>`), and wildcards joined by short
+punctuation (`<*>.<*>.<*>:<*>`) become one `<*>`.
+
+Everything else (words, user and host names, quoted values) is left to the miner, which
+finds variable positions from the data (`lumos.tools.logs.grouping`).
+
+A *token* here is a run of characters between space, tab, newline and `, ; ( ) [ ] { } < > " ' | =`
+(other control characters are token characters, so that `tokens.skeleton`, computed on bytes
+and in C with control bytes as NUL, sees the same tokens).
 """
 
 from __future__ import annotations
@@ -11,41 +25,41 @@ import re
 
 WILDCARD = "<*>"
 
-# Characters that end a token for masking purposes (besides whitespace). Keeping `=` and `:`
-# as delimiters masks only the value of `key=value` / `key: value` pairs.
-_DELIMS = r"\s=,;()\[\]{}<>\"'|"
-_TOKEN_CHARS = rf"[^{_DELIMS}]"
+_DELIMS = r" \t\n,;()\[\]{}<>\"'|="  # token delimiters: space, tab, newline and punctuation
+_TOK = rf"[^{_DELIMS}]"
+_ALNUM = "A-Za-z0-9"
 
+_URL = rf"(?<!{_TOK})-?[{_ALNUM}][{_ALNUM}+.-]*://{_TOK}*+"
+_PATH = rf"(?<!{_TOK})(?:~|\.{{1,2}})?(?:/+[^{_DELIMS}/]++){{2,}}/*(?!{_TOK})"
+_PORT = rf"(?<!{_TOK}){_TOK}*?:[0-9]++(?!{_TOK})"
+_RUN = rf"(?:(?<![{_ALNUM}])-)?(?<![{_ALNUM}])[{_ALNUM}]*?[0-9][{_ALNUM}]*+"
+
+MASK_RE = re.compile("|".join(f"(?:{p})" for p in (_URL, _PATH, _PORT, _RUN)))
+
+
+def _group(n: int) -> str:
+    return rf"(?:<\*>|[a-fA-F]{{{n}}})"
+
+
+_UUID_RE = re.compile(rf"(?<![\w-]){_group(8)}-{_group(4)}-{_group(4)}-{_group(4)}-{_group(12)}(?![\w-])")
+_SIZE_RE = re.compile(r"<\*> ?(?:[KMGTPE]i?)?B(?=$|[\s,;:)\]}])")
 _DAYS = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+_DATE_RE = re.compile(rf"(?:\b(?:{_DAYS})[a-z]*,? +)?\b(?:{_MONTHS})[a-z]*\.? +<\*>,?(?: +<\*>)*")
+_JOINED_RE = re.compile(r"<\*>(?:[-_.:/@#+~,]{1,3}<\*>)+")
 
-_PATTERNS: tuple[str, ...] = (
-    # quoted values: "..." and '...' (short, single line)
-    r"\"[^\"\s]{1,200}\"",
-    r"(?<![\w])'[^'\s]{1,200}'(?![\w])",
-    # textual dates: "Mon Jun 20 04:02:54 2005", "Jun 20 04:02:54", "20 Jun 2005 04:02:54"
-    rf"(?:\b(?:{_DAYS})\w*,?\s+)?\b(?:{_MONTHS})\w*\.?\s+\d{{1,2}},?(?:\s+\d{{4}})?\s+\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:[.,]\d+)?)?(?:\s+\d{{4}})?",
-    # the value of key=value (any value, digits or not)
-    rf"(?<=[A-Za-z_]=)[^{_DELIMS}]++",
-    # dotted lowercase host names (a.b.example.org)
-    rf"(?<![^{_DELIMS}])(?:[a-z0-9-]+\.)+(?:com|org|net|edu|gov|io|local|internal|lan|localdomain)(?![^{_DELIMS}])",
-    # URLs and absolute/relative multi-segment paths (no digit needed)
-    rf"(?<![^{_DELIMS}])[a-zA-Z][a-zA-Z0-9+.-]*://{_TOKEN_CHARS}*+",
-    rf"(?<![^{_DELIMS}])(?:~|\.{{1,2}})?(?:/[^{_DELIMS}/]++){{2,}}/?(?![^{_DELIMS}])",
-    # any token containing a digit: numbers, hex ids, UUIDs, IPs, host:port, durations,
-    # timestamps, block ids, versions (a token may not start inside another token)
-    rf"(?<![^{_DELIMS}:])[^{_DELIMS}:]*?\d[^{_DELIMS}]*+",
-    # long hex strings without a digit are rare; bare hex with 0x prefix is covered above
-)
 
-MASK_RE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
+def normalize(masked: str) -> str:
+    """The second stage of masking, on masked text (so it depends only on the skeleton):
+    UUIDs, sizes with a unit, textual dates and joined wildcards become one `<*>`."""
+    if WILDCARD not in masked:
+        return masked
+    masked = _UUID_RE.sub(WILDCARD, masked)
+    masked = _SIZE_RE.sub(WILDCARD, masked)
+    masked = _DATE_RE.sub(WILDCARD, masked)
+    return _JOINED_RE.sub(WILDCARD, masked)
 
 
 def mask(text: str) -> str:
-    """Return `text` with every variable-looking part replaced by `<*>`."""
-    return MASK_RE.sub(WILDCARD, text)
-
-
-def mask_block(block: str) -> str:
-    """Mask a block of newline-separated lines in one call (masks never span a newline)."""
-    return MASK_RE.sub(WILDCARD, block)
+    """Return `text` with every universally variable part replaced by `<*>`."""
+    return normalize(MASK_RE.sub(WILDCARD, text))

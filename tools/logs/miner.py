@@ -1,208 +1,196 @@
-"""Streaming log template mining: group messages into templates with variables masked.
+"""Log template mining: group messages into templates with their variables as `<*>`.
 
-Three stages keep it fast and bounded:
-1. a *skeleton* of the line (each token with a digit a marker byte, other words kept:
-   `tokens.skeleton`, C-level regex passes per block) is looked up in a bounded cache: lines
-   that differ only in tokens with digits (numbers, hex ids, IPs, durations: the bulk of any
-   log) share a skeleton and mask to one key: the common path per line is one dict lookup,
-   no regex (with the optional native scanner, one C pass per block finds the distinct
-   skeletons, Python works per distinct skeleton only: `add_scan`/`count_scan`, see native);
-2. for a new skeleton, masking (one regex) turns the line into a *key*; identical keys share
-   a template through a second bounded cache;
-3. a new key is matched against the clusters of the same token count and leading constant
-   token (a Drain-style similarity search); the positions where a merged key differs
-   become `<*>` in the cluster's template.
+Two stages keep it fast and independent of line order:
+1. each line becomes a masked *key* (`masking.mask`: only universally variable parts are
+   masked). Lines are looked up by their *skeleton* (`tokens.skeleton`, C-level regex passes
+   per block, or one pass of the optional native scanner), which masks to the same key, so
+   the common path per line is one dict lookup and Python works per distinct skeleton only;
+2. the distinct keys are grouped into templates (`grouping.group_keys`) when templates are
+   asked for, from the set of keys alone: the same lines in any order, in any block sizes or
+   mined by any number of processes give the same templates, counts and ids.
 
-Template ids are a hash of the template text, so the same template gets the same id in
-every run and on every machine. When a cluster's template generalises, its id changes; the
-old id is kept as an alias (`resolve`).
+Per-line results are *key indices* (stable while mining); `id_of`/`template` map them to the
+template they belong to now. Template ids are a hash of the template text, so the same
+template gets the same id in every run and on every machine.
+
+Memory: the distinct keys are kept (the skeleton cache is bounded and cleared when full).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
 from lumos.tools.logs import native
-from lumos.tools.logs.masking import MASK_RE, WILDCARD
-from lumos.tools.logs.template import MAX_EXAMPLES, Template, _Cluster, template_id
-from lumos.tools.logs.tokens import similarity, skeleton, skeleton_lines, tokenize_key
+from lumos.tools.logs.grouping import GroupingParams, group_keys, render
+from lumos.tools.logs.masking import WILDCARD, mask
+from lumos.tools.logs.template import MAX_EXAMPLES, Template, template_id
+from lumos.tools.logs.tokens import skeleton, skeleton_lines, tokenize_key
 
 __all__ = ["Template", "TemplateMiner", "skeleton", "skeleton_lines", "template_id", "tokenize_key"]
 
-DEFAULT_SIMILARITY = 0.85
 DEFAULT_CACHE_SIZE = 200_000
-DEFAULT_SLOT_VALUES = 10
 _FEW_MISSES = 32
-_MAX_FAMILY_TOKENS = 40
+
+
+class _Solution:
+    """Templates of one set of keys: the template index of each key, and the templates."""
+
+    __slots__ = ("of_key", "texts", "ids", "members")
+
+    def __init__(self, keys: list[tuple[str, ...]], params: GroupingParams):
+        grouped = group_keys(keys, params)
+        by_template: dict[tuple[str, ...], list[int]] = {}
+        for i, key in enumerate(keys):
+            by_template.setdefault(grouped[key], []).append(i)
+        index: dict[str, int] = {}
+        self.of_key = [0] * len(keys)
+        self.texts: list[str] = []
+        self.members: list[list[int]] = []
+        for template, members in by_template.items():
+            text = render(template, [keys[i] for i in members])
+            t = index.get(text)
+            if t is None:  # two groups may render alike: one template
+                t = index[text] = len(self.texts)
+                self.texts.append(text)
+                self.members.append([])
+            self.members[t].extend(members)
+            for i in members:
+                self.of_key[i] = t
+        self.ids = [template_id(text) for text in self.texts]
 
 
 class TemplateMiner:
-    """Streaming template miner: `add(message)` returns the message's template id.
+    """Template miner: add lines (`add`, `add_many`, `add_block`...), then ask for templates.
 
-    Memory is bounded by the number of templates plus two caches of `cache_size` entries
-    (cleared when full). Deterministic: the same messages in the same order give the same
-    templates and ids.
+    Deterministic and order-independent: the templates depend only on the set of distinct
+    masked keys seen, their counts only on how many lines each key had.
     """
 
-    def __init__(
-        self,
-        *,
-        similarity: float = DEFAULT_SIMILARITY,
-        cache_size: int = DEFAULT_CACHE_SIZE,
-        slot_values: int = DEFAULT_SLOT_VALUES,
-    ):
-        self.similarity = similarity
+    def __init__(self, *, cache_size: int = DEFAULT_CACHE_SIZE, params: GroupingParams | None = None):
         self.cache_size = cache_size
-        self._clusters: list[_Cluster] = []
-        self._buckets: dict[tuple[int, str], list[int]] = {}
-        self._key_cache: dict[str, int] = {}
+        self.params = params or GroupingParams()
+        self._key_index: dict[str, int] = {}
+        self._keys: list[str] = []
+        self._tokens: list[tuple[str, ...]] = []
+        self._counts: list[int] = []
         self._skeleton_cache: dict[bytes, int] = {}
-        self._aliases: dict[str, int] = {}
-        self._redirect: dict[int, int] = {}
-        self._families: dict[tuple, list[int]] = {}
-        self.slot_values = slot_values
+        self._issued: dict[str, int] = {}  # template id returned by `add` -> a key index
+        self._solution: _Solution | None = None
 
-    # -- the slow path: one masked key -------------------------------------------------------
+    # -- keys ----------------------------------------------------------------------------------
 
-    def _bucket_key(self, tokens: list[str]) -> tuple[int, str]:
-        first = tokens[0] if tokens else ""
-        return (len(tokens), first)
-
-    def _best(self, bucket: list[int], tokens: list[str]) -> tuple[int, float]:
-        best, best_sim = -1, -1.0
-        for idx in bucket:
-            sim = similarity(self._clusters[idx].tokens, tokens)
-            if sim > best_sim:
-                best, best_sim = idx, sim
-        return best, best_sim
-
-    def _generalise(self, idx: int, tokens: list[str]) -> None:
-        """Widen cluster `idx` so that it also covers `tokens` (differing positions -> `<*>`)."""
-        cluster = self._clusters[idx]
-        merged = [a if a == b else WILDCARD for a, b in zip(cluster.tokens, tokens)]
-        if merged != cluster.tokens:
-            self._aliases[cluster.id] = idx
-            cluster.tokens = merged
-            cluster.text = " ".join(merged)
-            cluster.id = template_id(cluster.text)
-
-    def _match(self, key: str) -> int:
-        """Find or create the cluster for a masked key; returns the cluster index."""
-        tokens = tokenize_key(key)
-        bucket_key = self._bucket_key(tokens)
-        best, best_sim = self._best(self._buckets.get(bucket_key, []), tokens)
-        if best_sim < self.similarity and bucket_key[1] != WILDCARD:
-            best, best_sim = self._best(self._buckets.get((len(tokens), WILDCARD), []), tokens)
-        if best >= 0 and best_sim >= self.similarity:
-            self._generalise(best, tokens)
-            cluster = self._clusters[best]
-            if len(cluster.examples) < MAX_EXAMPLES:
-                cluster.examples.append(key[:500])
-            return best
-        idx = len(self._clusters)
-        self._clusters.append(_Cluster(tokens, key))
-        self._buckets.setdefault(bucket_key, []).append(idx)
-        return self._join_slot_family(idx, tokens)
-
-    def _join_slot_family(self, idx: int, tokens: list[str]) -> int:
-        """Record a new cluster in its one-slot families; when the clusters that differ only
-        in one slot reach `slot_values` distinct values, that slot is a variable (user and host
-        names, which carry no digit): they merge into one cluster with `<*>` there."""
-        if len(tokens) > _MAX_FAMILY_TOKENS:
-            return idx
-        if len(self._families) >= self.cache_size:
-            self._families.clear()  # bounded memory; families re-form from new clusters
-        for pos, tok in enumerate(tokens):
-            if tok == WILDCARD or WILDCARD in tok:
-                continue
-            signature = (pos, tuple(tokens[:pos]), tuple(tokens[pos + 1:]))
-            family = self._families.setdefault(signature, [])
-            family.append(idx)
-            live = sorted({self.final_index(i) for i in family})
-            if len(live) >= self.slot_values:
-                target = live[0]
-                if len(self._clusters[target].tokens) == len(tokens):
-                    widened = list(self._clusters[target].tokens)
-                    widened[pos] = WILDCARD
-                    self._generalise(target, widened)
-                    for other in live[1:]:
-                        self._merge_into(other, target)
-                    del self._families[signature]
-                    return self.final_index(idx)
+    def add_key(self, key: str, count: int = 0) -> int:
+        """The index of a masked key (added when new), with `count` more lines."""
+        idx = self._key_index.get(key)
+        if idx is None:
+            idx = self._key_index[key] = len(self._keys)
+            self._keys.append(key)
+            self._tokens.append(tokenize_key(key))
+            self._counts.append(0)
+            self._solution = None
+        self._counts[idx] += count
         return idx
 
-    def _merge_into(self, source: int, target: int) -> None:
-        """Fold cluster `source` into `target` (counts, cache entries, aliases)."""
-        src, dst = self._clusters[source], self._clusters[target]
-        dst.count += src.count
-        src.count = 0
-        self._aliases[src.id] = target
-        self._redirect[source] = target
-        for bucket in self._buckets.values():
-            if source in bucket:
-                bucket.remove(source)
-        for cache in (self._key_cache, self._skeleton_cache):
-            for k, v in cache.items():
-                if v == source:
-                    cache[k] = target
+    def keys(self) -> list[tuple[str, int]]:
+        """(masked key, line count) of every key, by key index (to merge miners: `add_key`)."""
+        return list(zip(self._keys, self._counts))
 
-    def finalize(self, indices: Sequence[int]) -> array:
-        """Map cluster indices returned earlier to the live clusters they were merged into."""
-        if not self._redirect:
-            return indices if isinstance(indices, array) else array("i", indices)
-        table = [self.final_index(i) for i in range(len(self._clusters))] + [-1]  # table[-1] == -1
-        return array("i", map(table.__getitem__, indices))
-
-    def final_index(self, cluster_index: int) -> int:
-        """The live cluster a (possibly merged) cluster index now belongs to."""
-        while cluster_index in self._redirect:
-            cluster_index = self._redirect[cluster_index]
-        return cluster_index
-
-    def _index_message(self, message: str) -> int:
-        """Cluster index of one message through the key cache (no counting)."""
-        key = MASK_RE.sub(WILDCARD, message)
-        idx = self._key_cache.get(key)
+    def _index_line(self, skel: bytes, line: bytes) -> int:
+        idx = self._skeleton_cache.get(skel)
         if idx is None:
-            idx = self._match(key)
-            if len(self._key_cache) >= self.cache_size:
-                self._key_cache.clear()
-            self._key_cache[key] = idx
-        return idx
-
-    def _index_line(self, skeleton: bytes, line: bytes) -> int:
-        idx = self._skeleton_cache.get(skeleton)
-        if idx is None:
-            idx = self._index_message(line.decode("utf-8", "replace"))
+            idx = self.add_key(mask(line.decode("utf-8", "replace")))
             if len(self._skeleton_cache) >= self.cache_size:
                 self._skeleton_cache.clear()
-            self._skeleton_cache[skeleton] = idx
+            self._skeleton_cache[skel] = idx
         return idx
 
-    # -- public API ----------------------------------------------------------------------------
+    # -- templates -----------------------------------------------------------------------------
+
+    def _solved(self) -> _Solution:
+        if self._solution is None:
+            self._solution = _Solution(self._tokens, self.params)
+        return self._solution
+
+    def id_of(self, key_index: int) -> str:
+        """The current template id of a key index returned by `add_block`/`add_many`."""
+        solution = self._solved()
+        return solution.ids[solution.of_key[key_index]]
+
+    def template_ids(self) -> list[str]:
+        """The template id of every key index (index -> id), for per-line assignments."""
+        solution = self._solved()
+        return [solution.ids[t] for t in solution.of_key]
+
+    def template(self, key_index: int) -> Template:
+        """The template a key index (from `add_block`/`add_many`) belongs to now."""
+        solution = self._solved()
+        return self._snapshot(solution, solution.of_key[key_index])
+
+    def _snapshot(self, solution: _Solution, t: int) -> Template:
+        members = solution.members[t]
+        counts = self._counts
+        examples = sorted(members, key=lambda i: (-counts[i], self._keys[i]))[:MAX_EXAMPLES]
+        return Template(id=solution.ids[t], text=solution.texts[t], count=sum(counts[i] for i in members),
+                        examples=[self._keys[i][:500] for i in examples])
+
+    def templates(self) -> list[Template]:
+        """All templates with at least one line, most frequent first (ties by text)."""
+        solution = self._solved()
+        out = [self._snapshot(solution, t) for t in range(len(solution.texts))]
+        return sorted((t for t in out if t.count > 0), key=lambda t: (-t.count, t.text))
+
+    def resolve(self, template_id_: str) -> str:
+        """The current id of a template id returned earlier by `add`."""
+        idx = self._issued.get(template_id_)
+        return template_id_ if idx is None else self.id_of(idx)
+
+    def match(self, message: str) -> Template | None:
+        """The template a message would join, without adding it (None if it would be new):
+        a known key's template, or a template of the same length whose constants it has."""
+        key = mask(message.replace("\n", " "))
+        solution = self._solved()
+        idx = self._key_index.get(key)
+        if idx is not None:
+            return self._snapshot(solution, solution.of_key[idx])
+        tokens = tokenize_key(key)
+        for t, text in enumerate(solution.texts):
+            words = text.split()
+            if len(words) == len(tokens) and all(_fits(w, tok) for w, tok in zip(words, tokens)):
+                return self._snapshot(solution, t)
+        return None
+
+    # -- adding lines --------------------------------------------------------------------------
 
     def add(self, message: str) -> str:
-        """Add one message; returns the id of its template as it stands now."""
+        """Add one message; returns the id of its template as it stands now (`resolve` maps
+        it to the current one later: templates change as keys arrive)."""
         line = message.replace("\n", " ").encode("utf-8", "replace")
         idx = self._index_line(skeleton(line), line)
-        cluster = self._clusters[self.final_index(idx)]
-        cluster.count += 1
-        return cluster.id
+        self._counts[idx] += 1
+        tid = self.id_of(idx)
+        self._issued[tid] = idx
+        return tid
+
+    def add_many(self, messages: Sequence[str]) -> list[int]:
+        """Add many messages as one block; returns one key index per message."""
+        if not messages:
+            return []
+        block = "\n".join(m.replace("\n", " ") for m in messages).encode("utf-8", "replace")
+        return list(self.add_block(block))
 
     def add_block(self, block: bytes, *, count: bool = True, skeletons: list[bytes] | None = None) -> list[int]:
         """Add every line of a block of newline-separated UTF-8 lines (no trailing newline);
-        returns one cluster index per line (the fast path: C-level work per line).
-        `skeletons` may pass `skeleton_lines(block)` when the caller already computed it;
-        without it the native scanner is used when available (same result)."""
+        returns one key index per line. `skeletons` may pass `skeleton_lines(block)` when the
+        caller already has it; without it the native scanner is used when available."""
         if skeletons is None:
             if native.enabled():
                 return self.add_scan(block, native.scan_block(block), count=count).tolist()
             skeletons = skeleton_lines(block)
         cache = self._skeleton_cache
-        try:  # the common case, every skeleton known: one C-level lookup pass, no None scan
+        try:  # the common case, every skeleton known: one C-level lookup pass
             found = itemgetter(*skeletons)(cache)
             out = list(found) if len(skeletons) > 1 else [found]
         except KeyError:
@@ -212,21 +200,15 @@ class TemplateMiner:
         return out
 
     def _resolve_block(self, block: bytes, skeletons: list[bytes]) -> list[int]:
-        """Cluster index per line of a block in which some skeletons are new."""
+        """Key index per line of a block in which some skeletons are new."""
         cache = self._skeleton_cache
-        out = list(map(cache.get, skeletons))
-        if None in out:
-            # resolve each new skeleton once, through its first line, in order of first
-            # appearance (deterministic); then look the whole block up again (C-level)
-            lines = block.split(b"\n")
-            index = self._index_line
-            for i in self._first_positions(skeletons, set(skeletons).difference(cache)):
-                index(skeletons[i], lines[i])
-            out = self._lookup_lines(skeletons, lines)
-        return out
+        lines = block.split(b"\n")
+        for i in self._first_positions(skeletons, set(skeletons).difference(cache)):
+            self._index_line(skeletons[i], lines[i])
+        return self._lookup_lines(skeletons, lines)
 
     def _lookup_lines(self, skeletons: list[bytes], lines: list[bytes]) -> list[int]:
-        """Cluster index per line once the new skeletons were resolved; a line whose skeleton
+        """Key index per line once the new skeletons were resolved; a line whose skeleton
         left the cache (cleared while resolving, bounded memory) is resolved again."""
         out = list(map(self._skeleton_cache.get, skeletons))
         if None in out:
@@ -234,165 +216,81 @@ class TemplateMiner:
             out = [index(sk, ln) if i is None else i for sk, ln, i in zip(skeletons, lines, out)]
         return out
 
-    def _scan_table(self, block: native.BytesLike, scan: native.BlockScan) -> list[int | None]:
-        """Cluster index of each distinct skeleton of a native scan (C-level lookups), the new
-        ones resolved first, once each, through their first line, in order of first appearance
-        (as the pure-Python path does); None where the cache was cleared while resolving."""
+    def _scan_table(self, block: native.BytesLike, scan: native.BlockScan) -> list[int]:
+        """Key index of each distinct skeleton of a native scan (C-level lookups; new ones
+        resolved through their first line)."""
         get = self._skeleton_cache.get
         table = list(map(get, scan.skeletons))
         if None in table:
-            for i in [i for i, idx in enumerate(table) if idx is None]:
-                start, end = scan.spans[i]
-                self._index_line(scan.skeletons[i], bytes(block[start:end]))
-            table = list(map(get, scan.skeletons))
-        return table
-
-    def _add_counts(self, table: Sequence[int], counts: Sequence[int]) -> None:
-        """Add `counts[i]` lines to the live cluster of `table[i]` (summed per cluster first)."""
-        clusters = self._clusters
-        sums: dict[int, int] = {}  # per distinct cluster: cost follows the block, not the template count
-        for idx, n in zip(table, counts):
-            sums[idx] = sums.get(idx, 0) + n
-        for idx, n in sums.items():
-            clusters[self.final_index(idx)].count += n
+            for i, idx in enumerate(table):
+                if idx is None:
+                    start, end = scan.spans[i]
+                    table[i] = self._index_line(scan.skeletons[i], bytes(block[start:end]))
+        return table  # type: ignore[return-value]  # no None left
 
     def add_scan(self, block: native.BytesLike, scan: native.BlockScan, *, count: bool = True) -> array:
         """`add_block` for a block already scanned natively (`native.scan_block` with
-        `want_lines`): Python work per distinct skeleton only; array('i') of cluster indices."""
+        `want_lines`): Python work per distinct skeleton only; array('i') of key indices."""
         if scan.uids is None:
             raise ValueError("add_scan needs a scan with per-line indices (want_lines=True)")
         table = self._scan_table(block, scan)
-        if None in table:  # the cache was cleared while resolving: the exact per-line path
-            block = bytes(block)
-            out = array("i", self._lookup_lines(skeleton_lines(block), block.split(b"\n")))
-            if count:
-                self.count(out)
-            return out
         if count:
-            self._add_counts(table, scan.counts)  # type: ignore[arg-type]  # no None left
+            self._add_counts(table, scan.counts)
         return native.remap(scan.uids, table)
 
+    def count_scan(self, block: native.BytesLike, scan: native.BlockScan) -> int:
+        """`count_block` for a block already scanned natively; returns the number of lines."""
+        self._add_counts(self._scan_table(block, scan), scan.counts)
+        return scan.lines
+
     def count_block(self, block: bytes, *, skeletons: list[bytes] | None = None) -> int:
-        """Like `add_block` but only counts (no per-line result): one Counter over the skeletons
-        and work per distinct skeleton only. Returns the number of lines."""
+        """Like `add_block` but only counts (no per-line result): one Counter over the
+        skeletons and work per distinct skeleton only. Returns the number of lines."""
         if skeletons is None:
             if native.enabled():
                 return self.count_scan(block, native.scan_block(block, want_lines=False))
             skeletons = skeleton_lines(block)
         counts = Counter(skeletons)
         cache = self._skeleton_cache
-        missing = [sk for sk in counts if sk not in cache]
-        lines: list[bytes] | None = None
-        if missing:
-            lines = block.split(b"\n")
-            for i in self._first_positions(skeletons, set(missing)):
-                self._index_line(skeletons[i], lines[i])
-        clusters = self._clusters
-        for sk, n in counts.items():
-            idx = cache.get(sk)
-            if idx is None:  # the cache was cleared while resolving (bounded memory)
-                if lines is None:
-                    lines = block.split(b"\n")
-                idx = self._index_line(sk, lines[skeletons.index(sk)])
-            clusters[self.final_index(idx)].count += n
+        missing = {sk for sk in counts if sk not in cache}
+        lines = block.split(b"\n") if missing else []
+        for i in self._first_positions(skeletons, missing):
+            self._index_line(skeletons[i], lines[i])
+        table = list(map(cache.get, counts))
+        if None in table:  # the cache was cleared while resolving (bounded memory)
+            lines = lines or block.split(b"\n")
+            table = [self._index_line(sk, lines[skeletons.index(sk)]) if i is None else i for sk, i in zip(counts, table)]
+        self._add_counts(table, counts.values())
         return len(skeletons)
 
-    def count_scan(self, block: native.BytesLike, scan: native.BlockScan) -> int:
-        """`count_block` for a block already scanned natively; returns the number of lines."""
-        table = self._scan_table(block, scan)
-        if None in table:  # the cache was cleared while resolving (bounded memory): one by one
-            cache = self._skeleton_cache
-            for i, (sk, (start, end)) in enumerate(zip(scan.skeletons, scan.spans)):
-                idx = cache.get(sk)
-                table[i] = self._index_line(sk, bytes(block[start:end])) if idx is None else idx
-        self._add_counts(table, scan.counts)  # type: ignore[arg-type]  # no None left
-        return scan.lines
+    def _add_counts(self, table: Iterable[int], counts: Iterable[int]) -> None:
+        key_counts = self._counts
+        for idx, n in zip(table, counts):
+            key_counts[idx] += n
+
+    def count(self, indices: Iterable[int]) -> None:
+        """Add line counts for key indices returned by `add_block(..., count=False)`."""
+        key_counts = self._counts
+        for idx, n in Counter(indices).items():
+            key_counts[idx] += n
 
     def _first_positions(self, skeletons: list[bytes], missing: set[bytes]) -> list[int]:
-        """Sorted first positions of the `missing` skeletons in the block (C-level scans when few)."""
+        """Sorted first positions of the `missing` skeletons in the block."""
         if len(missing) <= _FEW_MISSES:
             return sorted(skeletons.index(sk) for sk in missing)
-        # C-level: filling a dict from the end leaves each skeleton's first position
-        n = len(skeletons)
+        n = len(skeletons)  # C-level: filling a dict from the end leaves each first position
         position = dict(zip(reversed(skeletons), range(n - 1, -1, -1)))
         return sorted(position[sk] for sk in missing)
 
-    def absorb(self, template_text: str, count: int, examples: Sequence[str] = ()) -> int:
-        """Merge a template mined elsewhere (another miner, another process) into this one:
-        its text is matched like a masked key; returns the cluster index it joined."""
-        idx = self._key_cache.get(template_text)
-        if idx is None:
-            idx = self._match(template_text)
-            if len(self._key_cache) >= self.cache_size:
-                self._key_cache.clear()
-            self._key_cache[template_text] = idx
-        cluster = self._clusters[self.final_index(idx)]
-        cluster.count += count
-        for example in examples:
-            if len(cluster.examples) >= MAX_EXAMPLES:
-                break
-            if example not in cluster.examples:
-                cluster.examples.append(example)
-        return idx
-
-    def export(self) -> list[tuple[int, str, int, list[str]]]:
-        """(cluster index, template text, count, examples) of every live cluster, in creation
-        order, and via `final_index` the live cluster of any merged one (for `absorb`)."""
-        return [(i, c.text, c.count, list(c.examples)) for i, c in enumerate(self._clusters)
-                if self.final_index(i) == i]
-
-    def count(self, indices: Iterable[int]) -> None:
-        """Add line counts for cluster indices returned by `add_block(..., count=False)`."""
-        clusters = self._clusters
-        for idx, n in Counter(indices).items():
-            clusters[self.final_index(idx)].count += n
-
-    def add_many(self, messages: Sequence[str]) -> list[int]:
-        """Add many messages as one block; returns one cluster index per message."""
-        if not messages:
-            return []
-        block = "\n".join(m.replace("\n", " ") for m in messages).encode("utf-8", "replace")
-        return list(self.finalize(self.add_block(block)))
-
-    def id_of(self, cluster_index: int) -> str:
-        """The current template id of a cluster index returned by `add_block`/`add_many`."""
-        return self._clusters[self.final_index(cluster_index)].id
-
-    def resolve(self, template_id_: str) -> str:
-        """The current id of a template id returned earlier (templates generalise while mining)."""
-        seen: set[str] = set()
-        while template_id_ in self._aliases and template_id_ not in seen:
-            seen.add(template_id_)
-            current = self._clusters[self.final_index(self._aliases[template_id_])].id
-            if current == template_id_:
-                break
-            template_id_ = current
-        return template_id_
-
-    def match(self, message: str) -> Template | None:
-        """The template a message would join, without adding it (None if it would be new)."""
-        key = MASK_RE.sub(WILDCARD, message)
-        idx = self._key_cache.get(key)
-        if idx is None:
-            tokens = tokenize_key(key)
-            for i in self._buckets.get(self._bucket_key(tokens), []):
-                if similarity(self._clusters[i].tokens, tokens) >= self.similarity:
-                    idx = i
-                    break
-        return None if idx is None else self._snapshot(self.final_index(idx))
-
-    def template(self, cluster_index: int) -> Template:
-        """The template a cluster index (from `add_block`/`add_many`) belongs to now."""
-        return self._snapshot(self.final_index(cluster_index))
-
-    def _snapshot(self, idx: int) -> Template:
-        c = self._clusters[idx]
-        return Template(id=c.id, text=c.text, count=c.count, examples=list(c.examples))
-
-    def templates(self) -> list[Template]:
-        """All templates with at least one line, most frequent first (ties by text)."""
-        order = sorted(range(len(self._clusters)), key=lambda i: (-self._clusters[i].count, self._clusters[i].text))
-        return [self._snapshot(i) for i in order if self._clusters[i].count > 0]
-
     def __len__(self) -> int:
-        return len(self._clusters)
+        """The number of distinct keys (the range of key indices)."""
+        return len(self._keys)
+
+
+def _fits(word: str, token: str) -> bool:
+    """Whether a key token fits a template word (`<*>` fits anything; `user=<*>` fits `user=x`)."""
+    if WILDCARD not in word:
+        return word == token
+    head, _, tail = word.partition(WILDCARD)
+    return token.startswith(head) and token.endswith(tail) and len(token) >= len(head) + len(tail)
+

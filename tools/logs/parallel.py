@@ -1,10 +1,10 @@
-"""Mine one large log file with several processes: each mines a byte range (cut at line
-starts) with its own miner; the parent merges their templates in range order with
-`TemplateMiner.absorb` and maps every line's cluster to the merged one.
+"""Mine one large log file with several processes: each masks a byte range (cut at line
+starts) with its own miner; the parent merges their distinct keys and counts
+(`TemplateMiner.add_key`) and maps every line's key to the merged one.
 
-The result is deterministic for a given number of workers; it can differ slightly from a
-one-process run (a template generalised in one range is matched as a whole in the merge).
-Falls back to one process where `fork` is not available.
+Templates are grouped from the set of keys only (`lumos.tools.logs.grouping`), so the result
+is identical to a one-process run, whatever the number of workers. Falls back to one process
+where `fork` is not available.
 """
 
 from __future__ import annotations
@@ -36,13 +36,12 @@ def split_ranges(path: Path, workers: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _worker(args: tuple[str, str, int, int, int, bool]) -> tuple[int, Counter, array, list, list[int]]:
+def _worker(args: tuple[str, str, int, int, int, bool]) -> tuple[int, Counter, array, list[tuple[str, int]]]:
     path, fmt, start, end, max_chars, assignments = args
     miner = TemplateMiner()
     total, skipped, lines = mine_range(Path(path), fmt, miner, start=start, end=end,  # type: ignore[arg-type]
                                        max_line_chars=max_chars, assignments=assignments)
-    finals = [miner.final_index(i) for i in range(len(miner))]
-    return total, skipped, lines, miner.export(), finals
+    return total, skipped, lines, miner.keys()
 
 
 def mine_file_parallel(
@@ -60,9 +59,8 @@ def mine_file_parallel(
         parts = pool.map(_worker, jobs)
     merged = TemplateMiner()
     total, skipped, line_clusters = 0, Counter(), array("i")
-    for part_total, part_skipped, lines, exported, finals in parts:
-        joined = {i: merged.absorb(text, count, examples) for i, text, count, examples in exported}
-        table = [joined[finals[i]] for i in range(len(finals))] + [-1]  # table[-1] == -1 (skipped)
+    for part_total, part_skipped, lines, keys in parts:
+        table = [merged.add_key(key, count) for key, count in keys] + [-1]  # table[-1] == -1 (skipped)
         line_clusters.extend(array("i", map(table.__getitem__, lines)))
         total += part_total
         skipped.update(part_skipped)

@@ -1,5 +1,5 @@
-"""One mined template (`Template`, immutable, what callers get) and its mutable state while
-mining (`_Cluster`); template ids are a stable hash of the template text."""
+"""One mined template (`Template`, immutable, what callers get); template ids are a stable
+hash of the template text."""
 
 from __future__ import annotations
 
@@ -26,16 +26,3 @@ class Template(BaseModel):
     text: str
     count: int
     examples: list[str] = Field(default_factory=list)
-
-
-class _Cluster:
-    """Mutable state of one template while mining (internal)."""
-
-    __slots__ = ("tokens", "count", "examples", "text", "id")
-
-    def __init__(self, tokens: list[str], example: str):
-        self.tokens = tokens
-        self.count = 0
-        self.examples: list[str] = [example[:500]]
-        self.text = " ".join(tokens)
-        self.id = template_id(self.text)

@@ -1,0 +1,152 @@
+"""Group masked log keys into templates, finding the variable positions from the data.
+
+Input: the distinct masked keys of a log (token tuples, `tokens.tokenize_key`). Output: one
+template (a token tuple with `<*>` at variable positions) per key. The result depends only on
+the *set* of keys, never on their order or on how often each occurred, so the same lines in
+any order, or mined by any number of processes, give the same templates.
+
+Method (in the spirit of Brain, Yu et al. 2023; this is its own, simpler implementation):
+1. keys are grouped by token count;
+2. within a length group, each key's *pattern* is the set of its (position, token) pairs
+   whose frequency (number of keys with that token there) is the frequency most of its
+   tokens share, plus every more frequent token: the tokens of one template's constant part
+   occur together, so they share a frequency; keys with the same pattern form a group;
+3. within a group, a position holding more than one value is a variable when any of these
+   holds, and otherwise a constant that splits the group (different events):
+   * one of its values is `<*>` (a token that is sometimes masked is a value);
+   * all its values are `key=value` pairs of one key (a field's value);
+   * it takes more than `max_constants` values;
+   * at least half of its values (and at least two) also occur in keys outside the group,
+     while occurring in at most `max_shared_share` of all keys: names of users, hosts,
+     programs or files recur across events, while the words that tell events apart are
+     specific to their event (and function words, which occur everywhere, prove nothing).
+
+The two numbers are chosen on data: see `benchmarks/logs_accuracy.py`, which reports the
+leave-one-system-out figure of that choice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lumos.tools.logs.masking import WILDCARD
+
+__all__ = ["GroupingParams", "group_keys", "render"]
+
+Key = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GroupingParams:
+    """The threshold of `group_keys` (the default chosen by leave-one-system-out on Loghub)."""
+
+    max_constants: int = 10
+
+
+def group_keys(keys: Iterable[Key], params: GroupingParams = GroupingParams()) -> dict[Key, Key]:
+    """The template of every distinct key (see the module doc)."""
+    distinct = sorted(set(keys))
+    by_length: dict[int, list[Key]] = defaultdict(list)
+    for key in distinct:
+        by_length[len(key)].append(key)
+    groups: list[list[Key]] = []
+    out: dict[Key, Key] = {}
+    for length, same_length in sorted(by_length.items()):
+        if length <= 1:
+            out.update((key, key) for key in same_length)
+        else:
+            groups.extend(_patterns(same_length, length))
+    varying = [_varying_values(members) for members in groups]
+    seen_varying = Counter(tok for values in varying for tok in values)  # in how many groups
+    for members, own in zip(groups, varying):
+        def recurs(tok: str, own: set[str] = own) -> bool:
+            return seen_varying[tok] > (tok in own)
+        _split(members, params, recurs, out)
+    return out
+
+
+def _varying_values(members: list[Key]) -> set[str]:
+    """The tokens at the positions of a group that hold more than one value."""
+    out: set[str] = set()
+    for column in zip(*members):
+        values = set(column)
+        if len(values) > 1:
+            out |= values
+    return out
+
+
+def _patterns(group: list[Key], length: int) -> list[list[Key]]:
+    """Keys of one length grouped by their frequency pattern (step 2 of the module doc)."""
+    freq = [Counter(key[p] for key in group) for p in range(length)]
+    patterns: dict[tuple, list[Key]] = defaultdict(list)
+    for key in group:
+        fs = [freq[p][key[p]] for p in range(length)]
+        shared = Counter(f for f, tok in zip(fs, key) if tok != WILDCARD)
+        top = max(shared, key=lambda f: (shared[f], f)) if shared else 0
+        pattern = tuple(tok if f >= top and tok != WILDCARD else None for f, tok in zip(fs, key))
+        patterns[pattern].append(key)
+    return list(patterns.values())
+
+
+def _is_variable(values: Counter, params: GroupingParams, recurs) -> bool:
+    """Whether a position holding these values (more than one) is a variable (step 3)."""
+    if WILDCARD in values:
+        return True
+    names = {v.split("=", 1)[0] for v in values}
+    if len(names) == 1 and all("=" in v[1:] for v in values):
+        return True
+    if len(values) > params.max_constants:
+        return True
+    recurring = sum(1 for v in values if recurs(v))
+    return recurring >= max(2, len(values) / 2)
+
+
+def _split(members: list[Key], params: GroupingParams, recurs, out: dict[Key, Key]) -> None:
+    """Assign a template to every key of one pattern group (step 3 of the module doc)."""
+    length = len(members[0])
+    values = [Counter(key[p] for key in members) for p in range(length)]
+    varying = [p for p in range(length) if len(values[p]) > 1]
+    variable = {p for p in varying if _is_variable(values[p], params, recurs)}
+    constant = [p for p in varying if p not in variable]
+    events: dict[tuple, list[Key]] = defaultdict(list)
+    for key in members:
+        events[tuple(key[p] for p in constant)].append(key)
+    for keys in events.values():
+        first = keys[0]
+        template = tuple(WILDCARD if p in variable else first[p] for p in range(length))
+        for key in keys:
+            out[key] = template
+
+
+def render(template: Key, keys: Sequence[Key]) -> str:
+    """The text of a template: at a variable position, the prefix and suffix that all of its
+    values share up to punctuation are kept (`user=<*>`, `blk_<*>`)."""
+    words = []
+    for p, tok in enumerate(template):
+        if tok == WILDCARD:
+            tok = _common_shape([key[p] for key in keys])
+        words.append(tok)
+    return " ".join(words)
+
+
+def _common_shape(values: Sequence[str]) -> str:
+    """`<*>` with the prefix and suffix shared by every value (cut after/before punctuation)."""
+    if any(v == WILDCARD for v in values):
+        return WILDCARD
+    first = values[0]
+    n = min(len(v) for v in values)
+    pre = 0
+    while pre < n and all(v[pre] == first[pre] for v in values):
+        pre += 1
+    while pre and first[pre - 1].isalnum():
+        pre -= 1
+    suf = 0
+    while suf < n - pre and all(v[-1 - suf] == first[-1 - suf] for v in values):
+        suf += 1
+    while suf and first[len(first) - suf].isalnum():
+        suf -= 1
+    if WILDCARD in first[:pre] or WILDCARD in first[len(first) - suf:]:
+        return WILDCARD
+    return first[:pre] + WILDCARD + (first[len(first) - suf:] if suf else "")
