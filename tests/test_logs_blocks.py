@@ -135,8 +135,8 @@ def test_byte_ranges_mine_like_python(tmp_path: Path, monkeypatch: pytest.Monkey
         for on in (False, True):
             with native_path(on):
                 miner = TemplateMiner()
-                total, skipped, lines = mine_range(path, "raw", miner, start=start, end=end, max_line_chars=500)
-                parts.append((total, dict(skipped), lines, miner.templates()))
+                total, state, lines = mine_range(path, "raw", miner, start=start, end=end, max_line_chars=500)
+                parts.append((total, dict(state.skipped), lines, miner.templates()))
         assert parts[0] == parts[1]
 
 

@@ -62,8 +62,9 @@ def test_formats(tmp_path: Path) -> None:
     path = tmp_path / "app.jsonl"
     records = [{"ts": f"2024-01-01T00:00:{i:02d}Z", "level": "INFO", "message": f"user {i} logged in"} for i in range(10)]
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n{broken\n" + '{"ts": "never", "message": "x"}\n')
-    result = mine_file(path, "jsonl")
-    assert result.lines_mined == 10 and result.skipped == {"invalid_json": 1, "bad_timestamp": 1}
+    result = mine_file(path, "jsonl")  # mining reads no timestamp: "never" is no bad line
+    assert result.lines_mined == 11 and result.skipped == {"invalid_json": 1}
+    assert result.first_bad == (11, "invalid_json", "{broken")
     plain = tmp_path / "plain.log"
     plain.write_text("2024-01-01 00:00:01 INFO started 1\nnot a log line\n2024-01-01 00:00:02 ERROR failed 2\n")
     result = mine_file(plain, "plain")

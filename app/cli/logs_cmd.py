@@ -1,4 +1,8 @@
-"""`lumos logs ...`: log template mining from the command line (a thin layer over lumos.tools.logs)."""
+"""`lumos logs ...`: log template mining from the command line (a thin layer over lumos.tools.logs).
+
+Import-light on purpose: `lumos logs templates` loads typer, the mining modules and (for the
+table) rich, nothing of the incident graph, the models or pydantic.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,16 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from lumos.tools.errors import InputError
-from lumos.tools.logs.filemine import MineResult, mine_file
-from lumos.tools.logs.formats import LOG_FORMATS
+from lumos.tools.logs.filemine import MINE_FORMATS, MineResult, mine_file
 
 logs_app = typer.Typer(help="Log tools: template mining.", no_args_is_help=True)
+
+FORMAT_HELP = (
+    "Line format: auto (default: detected from the first lines) | raw (the whole line) | jsonl | logfmt | "
+    "syslog (RFC 3164/5424) | plain (TIMESTAMP LEVEL MESSAGE) | header (a Loghub-style header ending in a level word)."
+)
 
 
 @logs_app.callback()
@@ -33,8 +39,16 @@ def _write_assignments(result: MineResult, out: Path) -> None:
         fh.writelines(rows)
 
 
+def _format_note(result: MineResult) -> str:
+    """`format: syslog (detected: ...)` or `format: jsonl`."""
+    return f"format: {result.format}" + (f" (detected: {result.detected})" if result.detected else "")
+
+
 def _print_table(result: MineResult, top: int | None) -> None:
-    table = Table(title=f"{len(result.templates)} templates in {result.lines_mined} lines")
+    from rich.console import Console  # noqa: PLC0415 - only the table needs rich
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title=f"{len(result.templates)} templates in {result.lines_mined} lines (format: {result.format})")
     table.add_column("template_id", style="cyan", no_wrap=True)
     table.add_column("count", justify="right")
     table.add_column("share", justify="right")
@@ -45,27 +59,47 @@ def _print_table(result: MineResult, top: int | None) -> None:
     Console().print(table)
 
 
+def _mostly_unparsed(result: MineResult) -> bool:
+    """True when most non-blank lines are not in the file's format (a wrong --format)."""
+    candidates = result.lines_total - result.skipped.get("empty", 0)
+    return candidates > 0 and 2 * result.lines_unparsed > candidates
+
+
 @logs_app.command("templates")
 def templates(
-    file: Path = typer.Argument(..., help="Log file: one message per line, or a log file in --format."),
+    file: Path = typer.Argument(..., help="Log file (one entry per line, in --format)."),
     assignments: Optional[Path] = typer.Option(None, "--assignments", help="Write line_id,template_id for every line to this CSV."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     top: Optional[int] = typer.Option(None, "--top", min=1, help="Show only the N most frequent templates."),
-    fmt: str = typer.Option("raw", "--format", help=f"Line format: {'|'.join(LOG_FORMATS)}."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Mine a large file with N processes (deterministic for a given N)."),
+    fmt: str = typer.Option("auto", "--format", help=FORMAT_HELP),
+    workers: int = typer.Option(1, "--workers", min=1, help="Mine a large file with N processes (the same result as one)."),
 ) -> None:
-    """Mine the templates of FILE and print them with their counts, most frequent first."""
-    if fmt not in LOG_FORMATS:
-        print(f"error: --format {fmt!r} is not one of {', '.join(LOG_FORMATS)}", file=sys.stderr)
+    """Mine the templates of FILE and print them with their counts, most frequent first.
+
+    Variables are found from the data: numbers, ids, addresses, paths and dates are masked,
+    and a word becomes <*> where it varies like a value. The chosen format is printed (on
+    stderr, and in the table's title). Exit 1 when most lines are not in the format.
+    """
+    if fmt not in MINE_FORMATS:
+        print(f"error: --format {fmt!r} is not one of {', '.join(MINE_FORMATS)}", file=sys.stderr)
         raise typer.Exit(2)
     try:
-        result = mine_file(file, fmt, assignments=assignments is not None, workers=workers)  # type: ignore[arg-type]
+        result = mine_file(file, fmt, assignments=assignments is not None, workers=workers)
     except InputError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         raise typer.Exit(2) from None
     except OSError as exc:
         print(f"error: {file}: {exc.strerror or exc}", file=sys.stderr)
         raise typer.Exit(2) from None
+    print(_format_note(result), file=sys.stderr)
+    if _mostly_unparsed(result):
+        example = ""
+        if result.first_bad is not None:
+            line, reason, text = result.first_bad
+            example = f"; e.g. line {line} ({reason}): {text[:120]!r}"
+        print(f"error: {file}: {result.lines_unparsed} of {result.lines_total} lines are not {result.format}{example}. "
+              "Try --format auto, or raw to mine whole lines.", file=sys.stderr)
+        raise typer.Exit(1)
     if assignments is not None:
         try:
             _write_assignments(result, assignments)
@@ -79,10 +113,11 @@ def templates(
         payload = {
             "file": result.path,
             "format": result.format,
+            "detected": result.detected or None,
             "lines_total": result.lines_total,
             "lines_mined": result.lines_mined,
             "skipped": result.skipped,
-            "templates": [t.model_dump() for t in shown],
+            "templates": [t.as_dict() for t in shown],
         }
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:

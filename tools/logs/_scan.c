@@ -15,16 +15,19 @@
  * an open-addressing hash table keyed by a 64-bit hash, always confirmed by comparing
  * length and bytes, so a hash collision can never merge two skeletons.
  *
- * scan(block, window, want_lines=True) ->
+ * scan(block, window, want_lines=True, fmt=0) ->
  *     (skeletons, spans, counts, uids, lines, flags)
+ *   fmt:       the line format (`lumos.tools.logs.spans.FORMAT_CODES`): the skeleton is that of
+ *              each line's message (its span in that format); 0 = the whole line
  *   skeletons: list[bytes]  the distinct skeletons in order of first appearance
- *   spans:     list[tuple[int, int]]  [start, end) byte offsets of each one's first line
+ *   spans:     list[tuple[int, int]]  [start, end) byte offsets of each one's first message
  *   counts:    list[int]  lines per distinct skeleton
  *   uids:      bytes (native int32 per line: index into skeletons) or None
  *   lines:     int  number of lines (a block of n newlines has n + 1 lines)
  *   flags:     int  CONTROL 1 (a NUL/control byte but tab), NONASCII 2 (a byte >= 0x80),
  *                   EMPTY 4 (a blank line: its skeleton is empty or only spaces/tabs), LONG 8 (the block is longer
- *                   than `window` and some aligned window of `window` bytes has no newline)
+ *                   than `window` and some aligned window of `window` bytes has no newline),
+ *                   BAD 16 (a line is not in `fmt`; its skeleton is then that of the whole line)
  *
  * remap(uids, table) -> bytes: native int32 table[uid] for every int32 uid.
  * simd(flag=None) -> bool: whether the SSSE3 skeleton loop is used (switchable for tests).
@@ -40,7 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { F_CONTROL = 1, F_NONASCII = 2, F_EMPTY = 4, F_LONG = 8 };
+enum { F_CONTROL = 1, F_NONASCII = 2, F_EMPTY = 4, F_LONG = 8, F_BAD = 16 };
 
 /* True when a line's skeleton is empty or only spaces and tabs: the line is blank, which the
  * per-line classifier skips as "empty", so the block must take the classifying path. */
@@ -152,6 +155,483 @@ skeleton_line(const uint8_t *src, Py_ssize_t len, uint8_t *dst, int *flags)
     }
     *flags |= (int)((acc >> FLAG_SHIFT) & (F_CONTROL | F_NONASCII));
     return k;
+}
+
+/* ---- where the message of a line is, per format: exactly `lumos.tools.logs.spans` ---------- */
+
+enum { FMT_RAW = 0, FMT_JSONL, FMT_LOGFMT, FMT_SYSLOG, FMT_PLAIN, FMT_HEADER, FMT_COUNT };
+#define N_MESSAGE_KEYS 6
+static const char *MESSAGE_KEYS[N_MESSAGE_KEYS] = {"message", "msg", "log", "text", "@message", "body"};
+static const char *LEVEL_WORDS[] = {
+    "trace", "debug", "dbg", "info", "information", "notice", "warn", "warning", "err", "error", "severe",
+    "crit", "critical", "fatal", "alert", "emerg", "emergency", "panic", NULL};
+#define HEADER_WORDS 10
+
+static inline int is_blank(uint8_t c) { return c == ' ' || c == '\t'; }
+static inline int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+static inline int is_letter(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+static inline Py_ssize_t
+skip_blank(const uint8_t *s, Py_ssize_t n, Py_ssize_t i)
+{
+    while (i < n && is_blank(s[i]))
+        i++;
+    return i;
+}
+
+/* Index after the closing quote of the string opening at i, or -1. */
+static Py_ssize_t
+string_end(const uint8_t *s, Py_ssize_t n, Py_ssize_t i)
+{
+    i++;
+    while (i < n) {
+        if (s[i] == '\\') {
+            i += 2;
+            continue;
+        }
+        if (s[i] == '"')
+            return i + 1;
+        i++;
+    }
+    return -1;
+}
+
+/* Index after a JSON value that is not a string, or -1. */
+static Py_ssize_t
+value_end(const uint8_t *s, Py_ssize_t n, Py_ssize_t i)
+{
+    if (s[i] == '{' || s[i] == '[') {
+        Py_ssize_t depth = 0;
+        while (i < n) {
+            uint8_t c = s[i];
+            if (c == '"') {
+                i = string_end(s, n, i);
+                if (i < 0)
+                    return -1;
+                continue;
+            }
+            if (c == '{' || c == '[')
+                depth++;
+            else if (c == '}' || c == ']') {
+                if (--depth == 0)
+                    return i + 1;
+            }
+            i++;
+        }
+        return -1;
+    }
+    Py_ssize_t start = i;
+    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_blank(s[i]))
+        i++;
+    return i > start ? i : -1;
+}
+
+/* Rank of a message key (0 = preferred), or N_MESSAGE_KEYS when it is not one. */
+static int
+key_rank(const uint8_t *k, Py_ssize_t len)
+{
+    for (int r = 0; r < N_MESSAGE_KEYS; r++)
+        if ((Py_ssize_t)strlen(MESSAGE_KEYS[r]) == len && memcmp(MESSAGE_KEYS[r], k, (size_t)len) == 0)
+            return r;
+    return N_MESSAGE_KEYS;
+}
+
+static int
+span_jsonl(const uint8_t *s, Py_ssize_t n, Py_ssize_t *ms, Py_ssize_t *me)
+{
+    Py_ssize_t i = skip_blank(s, n, 0);
+    int rank = N_MESSAGE_KEYS;
+    if (i >= n || s[i] != '{')
+        return -1;
+    i = skip_blank(s, n, i + 1);
+    if (i < n && s[i] == '}')
+        i++;
+    else {
+        for (;;) {
+            i = skip_blank(s, n, i);
+            if (i >= n || s[i] != '"')
+                return -1;
+            Py_ssize_t ks = i + 1;
+            i = string_end(s, n, i);
+            if (i < 0)
+                return -1;
+            Py_ssize_t ke = i - 1;
+            i = skip_blank(s, n, i);
+            if (i >= n || s[i] != ':')
+                return -1;
+            i = skip_blank(s, n, i + 1);
+            if (i >= n)
+                return -1;
+            if (s[i] == '"') {
+                Py_ssize_t vs = i + 1;
+                i = string_end(s, n, i);
+                if (i < 0)
+                    return -1;
+                int r = key_rank(s + ks, ke - ks);
+                if (r < rank) {
+                    rank = r;
+                    *ms = vs;
+                    *me = i - 1;
+                }
+            }
+            else {
+                i = value_end(s, n, i);
+                if (i < 0)
+                    return -1;
+            }
+            i = skip_blank(s, n, i);
+            if (i < n && s[i] == ',') {
+                i++;
+                continue;
+            }
+            if (i < n && s[i] == '}') {
+                i++;
+                break;
+            }
+            return -1;
+        }
+    }
+    if (skip_blank(s, n, i) != n)
+        return -1;
+    return rank < N_MESSAGE_KEYS ? 0 : -1;
+}
+
+static inline int
+is_key_char(uint8_t c)
+{
+    return is_letter(c) || is_digit(c) || c == '_' || c == '.' || c == '@' || c == '-';
+}
+
+static int
+span_logfmt(const uint8_t *s, Py_ssize_t n, Py_ssize_t *ms, Py_ssize_t *me)
+{
+    int rank = N_MESSAGE_KEYS;
+    Py_ssize_t i = 0;
+    for (;;) {
+        i = skip_blank(s, n, i);
+        if (i >= n)
+            break;
+        Py_ssize_t ks = i;
+        while (i < n && is_key_char(s[i]))
+            i++;
+        if (i > ks && i < n && s[i] == '=') {
+            Py_ssize_t ke = i, vs, ve;
+            i++;
+            if (i < n && s[i] == '"') {
+                vs = i + 1;
+                i = string_end(s, n, i);
+                if (i < 0)
+                    return -1;
+                ve = i - 1;
+            }
+            else {
+                vs = i;
+                while (i < n && !is_blank(s[i]))
+                    i++;
+                ve = i;
+            }
+            int r = key_rank(s + ks, ke - ks);
+            if (r < rank) {
+                rank = r;
+                *ms = vs;
+                *me = ve;
+            }
+        }
+        else {
+            while (i < n && !is_blank(s[i]))
+                i++;
+        }
+    }
+    return rank < N_MESSAGE_KEYS ? 0 : -1;
+}
+
+/* Index after a run of lo..hi digits at i (the run must end there), or -1. */
+static inline Py_ssize_t
+digits_end(const uint8_t *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t lo, Py_ssize_t hi)
+{
+    Py_ssize_t j = i;
+    while (j < n && is_digit(s[j]))
+        j++;
+    return (j - i >= lo && j - i <= hi) ? j : -1;
+}
+
+static inline int
+exact_digits(const uint8_t *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t count)
+{
+    if (i + count > n)
+        return 0;
+    for (Py_ssize_t k = 0; k < count; k++)
+        if (!is_digit(s[i + k]))
+            return 0;
+    return 1;
+}
+
+static int
+syslog_5424(const uint8_t *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *ms, Py_ssize_t *me)
+{
+    for (int f = 0; f < 5; f++) {
+        Py_ssize_t start = i;
+        while (i < n && s[i] != ' ')
+            i++;
+        if (i == start || i >= n)
+            return -1;
+        i++;
+    }
+    if (i < n && s[i] == '-')
+        i++;
+    else if (i < n && s[i] == '[') {
+        while (i < n && s[i] == '[') {
+            i++;
+            while (i < n && s[i] != ']') {
+                if (s[i] == '"') {
+                    i = string_end(s, n, i);
+                    if (i < 0)
+                        return -1;
+                    continue;
+                }
+                i++;
+            }
+            if (i >= n)
+                return -1;
+            i++;
+        }
+    }
+    else
+        return -1;
+    if (i < n && s[i] == ' ')
+        i++;
+    *ms = i;
+    *me = n;
+    return 0;
+}
+
+static int
+span_syslog(const uint8_t *s, Py_ssize_t n, Py_ssize_t *ms, Py_ssize_t *me)
+{
+    Py_ssize_t i = 0, j;
+    if (n && s[0] == '<') {
+        j = digits_end(s, n, 1, 1, 3);
+        if (j < 0 || j >= n || s[j] != '>')
+            return -1;
+        i = j + 1;
+        if (i + 1 < n && s[i] == '1' && s[i + 1] == ' ')
+            return syslog_5424(s, n, i + 2, ms, me);
+    }
+    if (i + 3 > n || !is_letter(s[i]) || !is_letter(s[i + 1]) || !is_letter(s[i + 2]))
+        return -1;
+    i += 3;
+    j = skip_blank(s, n, i);
+    if (j == i)
+        return -1;
+    i = digits_end(s, n, j, 1, 2);
+    if (i < 0)
+        return -1;
+    j = skip_blank(s, n, i);
+    if (j == i || !exact_digits(s, n, j, 2) || !exact_digits(s, n, j + 3, 2) || !exact_digits(s, n, j + 6, 2)
+        || s[j + 2] != ':' || s[j + 5] != ':')
+        return -1;
+    i = j + 8;
+    j = skip_blank(s, n, i);
+    if (j == i)
+        return -1;
+    i = j;
+    while (i < n && !is_blank(s[i]))  /* HOST */
+        i++;
+    if (i == j)
+        return -1;
+    j = skip_blank(s, n, i);
+    if (j == i)
+        return -1;
+    i = j;
+    while (i < n && !is_blank(s[i]) && s[i] != ':' && s[i] != '[')  /* APP */
+        i++;
+    if (i == j)
+        return -1;
+    if (i < n && s[i] == '[') {
+        Py_ssize_t k = digits_end(s, n, i + 1, 1, PY_SSIZE_T_MAX);
+        if (k < 0 || k >= n || s[k] != ']')
+            return -1;
+        i = k + 1;
+    }
+    if (i >= n || s[i] != ':')
+        return -1;
+    i++;
+    if (i < n && is_blank(s[i]))
+        i++;
+    *ms = i;
+    *me = n;
+    return 0;
+}
+
+/* Index after an ISO 8601 date-time at i (optional fraction and zone), or -1. */
+static Py_ssize_t
+iso_end(const uint8_t *s, Py_ssize_t n, Py_ssize_t i)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    Py_ssize_t len = (Py_ssize_t)sizeof(shape) - 1;
+    if (i + len > n)
+        return -1;
+    for (Py_ssize_t k = 0; k < len; k++) {
+        uint8_t c = s[i + k];
+        if (shape[k] == 'd') {
+            if (!is_digit(c))
+                return -1;
+        }
+        else if (shape[k] == 'T') {
+            if (c != 'T' && c != ' ')
+                return -1;
+        }
+        else if (c != (uint8_t)shape[k])
+            return -1;
+    }
+    i += len;
+    if (i < n && (s[i] == '.' || s[i] == ',')) {
+        Py_ssize_t j = digits_end(s, n, i + 1, 1, 9);
+        if (j < 0)
+            return -1;
+        i = j;
+    }
+    Py_ssize_t j = (i < n && s[i] == ' ') ? i + 1 : i;
+    if (j < n && s[j] == 'Z')
+        return j + 1;
+    if (j + 3 <= n && memcmp(s + j, "UTC", 3) == 0)
+        return j + 3;
+    if (j < n && (s[j] == '+' || s[j] == '-') && exact_digits(s, n, j + 1, 2)) {
+        Py_ssize_t k = j + 3;
+        if (k < n && s[k] == ':')
+            k++;
+        if (exact_digits(s, n, k, 2))
+            return k + 2;
+    }
+    return i;
+}
+
+/* Is s[0..len) a level word (case-insensitive)? */
+static int
+is_level(const uint8_t *w, Py_ssize_t len)
+{
+    char low[16];
+    if (len < 3 || len > 11)
+        return 0;
+    for (Py_ssize_t k = 0; k < len; k++)
+        low[k] = (char)((w[k] >= 'A' && w[k] <= 'Z') ? w[k] + 32 : w[k]);
+    for (int r = 0; LEVEL_WORDS[r]; r++)
+        if ((Py_ssize_t)strlen(LEVEL_WORDS[r]) == len && memcmp(LEVEL_WORDS[r], low, (size_t)len) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+span_plain(const uint8_t *s, Py_ssize_t n, Py_ssize_t *ms, Py_ssize_t *me)
+{
+    Py_ssize_t i = (n && s[0] == '[') ? 1 : 0;
+    Py_ssize_t j = iso_end(s, n, i);
+    if (j < 0) {
+        j = digits_end(s, n, i, 9, 13);
+        if (j < 0)
+            return -1;
+        if (j < n && s[j] == '.') {
+            Py_ssize_t k = digits_end(s, n, j + 1, 1, PY_SSIZE_T_MAX);
+            if (k < 0)
+                return -1;
+            j = k;
+        }
+    }
+    if (j < n && s[j] == ']')
+        j++;
+    i = skip_blank(s, n, j);
+    if (i == j)
+        return -1;
+    Py_ssize_t word = i;
+    if (i < n && s[i] == '[')
+        i++;
+    Py_ssize_t start = i;
+    while (i < n && is_letter(s[i]))
+        i++;
+    if (i - start < 3 || i - start > 11)
+        return -1;
+    int level = is_level(s + start, i - start);
+    if (i < n && s[i] == ']')
+        i++;
+    if (i < n && s[i] == ':')
+        i++;
+    j = skip_blank(s, n, i);
+    if (j == i)
+        return -1;
+    *ms = level ? j : word;
+    *me = n;
+    return 0;
+}
+
+static inline int
+is_wrapper(uint8_t c)
+{
+    return c == '[' || c == ']' || c == '<' || c == '>' || c == '(' || c == ')' || c == ':';
+}
+
+static int
+span_header(const uint8_t *s, Py_ssize_t n, Py_ssize_t *ms, Py_ssize_t *me)
+{
+    Py_ssize_t i = 0;
+    int digit = 0;
+    for (int w = 0; w < HEADER_WORDS; w++) {
+        i = skip_blank(s, n, i);
+        if (i >= n)
+            break;
+        Py_ssize_t start = i;
+        int has_digit = 0;
+        while (i < n && !is_blank(s[i])) {
+            has_digit |= is_digit(s[i]);
+            i++;
+        }
+        if (digit) {
+            Py_ssize_t a = start, b = i;  /* the word without its brackets, angle brackets, parentheses and colons */
+            while (a < b && is_wrapper(s[a]))
+                a++;
+            while (b > a && is_wrapper(s[b - 1]))
+                b--;
+            if (is_level(s + a, b - a)) {
+                *ms = skip_blank(s, n, i);
+                *me = n;
+                return 0;
+            }
+        }
+        digit |= has_digit;
+    }
+    return -1;
+}
+
+/* F_CONTROL / F_NONASCII of n bytes (the parts of a line around its message). */
+static inline int
+other_flags(const uint8_t *p, Py_ssize_t n)
+{
+    unsigned acc = 0;
+    for (Py_ssize_t k = 0; k < n; k++)
+        acc |= TABLE[p[k]];
+    return (int)((acc >> FLAG_SHIFT) & (F_CONTROL | F_NONASCII));
+}
+
+/* The message span [*ms, *me) of a line of n bytes in format fmt; 0, or -1 when the line is
+ * not in that format. */
+static int
+message_span(int fmt, const uint8_t *s, Py_ssize_t n, Py_ssize_t *ms, Py_ssize_t *me)
+{
+    switch (fmt) {
+    case FMT_JSONL:
+        return span_jsonl(s, n, ms, me);
+    case FMT_LOGFMT:
+        return span_logfmt(s, n, ms, me);
+    case FMT_SYSLOG:
+        return span_syslog(s, n, ms, me);
+    case FMT_PLAIN:
+        return span_plain(s, n, ms, me);
+    case FMT_HEADER:
+        return span_header(s, n, ms, me);
+    default:
+        *ms = 0;
+        *me = n;
+        return 0;
+    }
 }
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -461,7 +941,7 @@ reserve_scratch(Scan *s, int b, Py_ssize_t size)
  * so the hash never reads bytes the skeleton loop has just stored (a store-forwarding
  * stall per word otherwise). */
 static int
-scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int want_lines)
+scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int want_lines, int fmt)
 {
     s->cap_entries = 256;
     s->entries = malloc((size_t)s->cap_entries * sizeof(Entry));
@@ -488,19 +968,29 @@ scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int wan
             if (first + 1 <= stop / window)
                 flags |= F_LONG;
         }
+        Py_ssize_t ms = 0, me = len;  /* the message: the whole line, or its span in `fmt` */
+        if (fmt != FMT_RAW && message_span(fmt, buf + pos, len, &ms, &me) < 0) {
+            flags |= F_BAD;
+            ms = 0;
+            me = len;
+        }
+        const uint8_t *msg = buf + pos + ms;
+        Py_ssize_t mlen = me - ms;
+        if (ms > 0 || me < len)  /* the flags cover the whole line: the bytes around the message too */
+            flags |= other_flags(buf + pos, ms) | other_flags(buf + pos + me, len - me);
         if (len > PY_SSIZE_T_MAX - 16 || reserve_scratch(s, cur, len + 16) < 0)
             return -1;
         uint8_t *dst = s->scratch[cur];
         Py_ssize_t k = -1;
 #ifdef HAVE_SSSE3
         if (use_ssse3) {
-            if (reserve_scratch(s, 2, (Py_ssize_t)((len / 64 + 1) * 2 * sizeof(uint64_t))) < 0)
+            if (reserve_scratch(s, 2, (Py_ssize_t)((mlen / 64 + 1) * 2 * sizeof(uint64_t))) < 0)
                 return -1;
-            k = skeleton_ssse3(buf + pos, len, n - pos, dst, (uint64_t *)s->scratch[2], &flags);
+            k = skeleton_ssse3(msg, mlen, n - pos - ms, dst, (uint64_t *)s->scratch[2], &flags);
         }
 #endif
         if (k < 0)
-            k = skeleton_line(buf + pos, len, dst, &flags);
+            k = skeleton_line(msg, mlen, dst, &flags);
         if (blank_skeleton(dst, k))
             flags |= F_EMPTY;
         memset(dst + k, 0, 16); /* the hash reads whole words */
@@ -508,8 +998,8 @@ scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int wan
             return -1;
         pending = 1;
         prev_k = k;
-        prev_start = pos;
-        prev_stop = stop;
+        prev_start = pos + ms;
+        prev_stop = pos + me;
         cur ^= 1;
         if (!nl)
             break;
@@ -566,22 +1056,22 @@ fail:
 static PyObject *
 py_scan(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"block", "window", "want_lines", NULL};
+    static char *kwlist[] = {"block", "window", "want_lines", "fmt", NULL};
     Py_buffer view;
     Py_ssize_t window;
-    int want_lines = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*n|p:scan", kwlist, &view, &window, &want_lines))
+    int want_lines = 1, fmt = FMT_RAW;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*n|pi:scan", kwlist, &view, &window, &want_lines, &fmt))
         return NULL;
-    if (window < 1) {
+    if (window < 1 || fmt < 0 || fmt >= FMT_COUNT) {
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "window must be >= 1");
+        PyErr_SetString(PyExc_ValueError, window < 1 ? "window must be >= 1" : "unknown format code");
         return NULL;
     }
     Scan s;
     memset(&s, 0, sizeof(s));
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = scan_block(&s, (const uint8_t *)view.buf, view.len, window, want_lines);
+    rc = scan_block(&s, (const uint8_t *)view.buf, view.len, window, want_lines, fmt);
     Py_END_ALLOW_THREADS
     PyObject *result = rc < 0 ? PyErr_NoMemory() : scan_result(&s, want_lines);
     scan_free(&s);
@@ -662,7 +1152,8 @@ scan_exec(PyObject *module)
     return PyModule_AddIntConstant(module, "CONTROL", F_CONTROL) < 0
         || PyModule_AddIntConstant(module, "NONASCII", F_NONASCII) < 0
         || PyModule_AddIntConstant(module, "EMPTY", F_EMPTY) < 0
-        || PyModule_AddIntConstant(module, "LONG", F_LONG) < 0 ? -1 : 0;
+        || PyModule_AddIntConstant(module, "LONG", F_LONG) < 0
+        || PyModule_AddIntConstant(module, "BAD", F_BAD) < 0 ? -1 : 0;
 }
 
 static PyModuleDef_Slot scan_slots[] = {

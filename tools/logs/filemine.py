@@ -1,12 +1,16 @@
 """Mine the templates of a log file in one streaming pass, with per-line assignments.
 
-Raw files (one message per line) take a block fast path: a block of a few MB is checked for
-bad lines with a few C-level scans and handed to `TemplateMiner.add_block` as bytes (or, when
-the optional native scanner is built, a view of a memory map of the file is scanned once in
-C, no copy, and handed to `add_scan`/`count_scan`: same blocks and results, see
-`lumos.tools.logs.blocks` and `lumos.tools.logs.native`); only a block that contains a suspect line is
-decoded and classified line by line. Bad lines (binary/garbage, over-long, empty, unparseable) are counted
-by reason and skipped; they get no template (an empty id in the assignments).
+The file is read in blocks of a few MB. Every format takes the block fast path: with the
+optional native scanner, one C pass over a view of a memory map of the file finds each
+line's message (`lumos.tools.logs.spans`: header skipped, nothing parsed), its skeleton and
+the distinct skeletons, and checks the block for bad lines; Python then works per distinct
+skeleton only (`TemplateMiner.add_scan`/`count_scan`). Without it, the same blocks are cut
+into messages and checked with a few C-level passes (same results). Only a block that holds
+a suspect line (binary, over-long, empty, not in the format) is decoded and classified line
+by line. Bad lines are counted by reason and skipped; they get no template (an empty id in
+the assignments).
+
+`--format auto` (`detect_format`) picks the format of a file from its first lines.
 """
 
 from __future__ import annotations
@@ -16,38 +20,49 @@ from array import array
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from lumos.tools.errors import InputError
 from lumos.tools.logs import native
 from lumos.tools.logs.blocks import BLOCK_BYTES, buffered_blocks, mapped_blocks
-from lumos.tools.logs.formats import LOG_FORMATS, LogFormat, parse_line
 from lumos.tools.logs.miner import Template, TemplateMiner, skeleton
+from lumos.tools.logs.spans import FORMAT_CODES, SPANS
 
 MAX_LINE_CHARS = 64 * 1024
+MINE_FORMATS: tuple[str, ...] = ("auto", *FORMAT_CODES)  # auto, raw, jsonl, logfmt, syslog, plain, header
+DETECT_ORDER = ("jsonl", "logfmt", "syslog", "plain", "header")
+DETECT_SAMPLE_LINES = 200
+DETECT_SHARE = 0.8  # a format is chosen when this share of the sample lines is in it
+PARSE_REASONS = frozenset({"invalid_json", "no_message", "not_logfmt", "not_syslog", "bad_timestamp", "no_level", "no_header"})
 _BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_CONTROL_RE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-class MineResult(BaseModel):
-    """Templates of a file, line counts, skip reasons, and one template index per line."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+@dataclass
+class MineResult:
+    """Templates of a file, line counts, skip reasons, and one key index per line."""
 
     path: str
     format: str
     lines_total: int = 0
     lines_mined: int = 0
-    skipped: dict[str, int] = Field(default_factory=dict)
-    templates: list[Template] = Field(default_factory=list)
-    cluster_ids: list[str] = Field(default_factory=list, description="Template id of each key index.")
-    line_clusters: array = Field(default_factory=lambda: array("i"), description="Key index per line, -1 = skipped.")
+    skipped: dict[str, int] = field(default_factory=dict)
+    templates: list[Template] = field(default_factory=list)
+    cluster_ids: list[str] = field(default_factory=list)  # the template id of each key index
+    line_clusters: array = field(default_factory=lambda: array("i"))  # key index per line, -1 = skipped
+    first_bad: tuple[int, str, str] | None = None  # (line number, reason, text) of the first unparseable line
+    detected: str = ""  # how `auto` chose the format ("" when it was given)
 
     @property
     def lines_skipped(self) -> int:
         """How many lines were skipped, whatever the reason."""
         return sum(self.skipped.values())
+
+    @property
+    def lines_unparsed(self) -> int:
+        """How many lines were not in the file's format."""
+        return sum(n for reason, n in self.skipped.items() if reason in PARSE_REASONS)
 
     def assignments(self) -> Iterator[tuple[int, str]]:
         """(line_id from 1, template id or "" when the line was skipped) for every line."""
@@ -60,6 +75,25 @@ class MineResult(BaseModel):
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
         skipped = f"; skipped {self.lines_skipped} ({reasons})" if self.skipped else ""
         return f"{self.path}: {self.lines_total} lines, {self.lines_mined} mined, {len(self.templates)} templates{skipped}"
+
+
+def detect_format(path: Path, sample_bytes: int = 256 * 1024) -> tuple[str, str]:
+    """(format, why) for a file, from its first non-blank lines: the first of `DETECT_ORDER`
+    that at least `DETECT_SHARE` of them are in, else raw."""
+    with path.open("rb") as fh:
+        head = fh.read(sample_bytes)
+    lines = head.split(b"\n")
+    if len(head) == sample_bytes and len(lines) > 1:
+        lines.pop()  # cut off mid-line
+    sample = [ln.rstrip(b"\r") for ln in lines if ln.strip()][:DETECT_SAMPLE_LINES]
+    if not sample:
+        return "raw", "no lines to look at"
+    for fmt in DETECT_ORDER:
+        span = SPANS[fmt]
+        hits = sum(1 for ln in sample if not isinstance(span(ln), str))
+        if hits >= DETECT_SHARE * len(sample):
+            return fmt, f"{hits} of the first {len(sample)} lines are {fmt}"
+    return "raw", f"the first {len(sample)} lines are in none of {', '.join(DETECT_ORDER)}"
 
 
 def classify_line(line: str, max_chars: int = MAX_LINE_CHARS) -> str | None:
@@ -76,105 +110,137 @@ def classify_line(line: str, max_chars: int = MAX_LINE_CHARS) -> str | None:
     return None
 
 
-def _is_clean(block: bytes, skel: bytes, skeletons: list[bytes], max_chars: int) -> bool:
+def _is_clean(block: bytes, skeletons: list[bytes], max_chars: int, raw: bytes | None = None) -> bool:
     """True when no line of the block can be bad: valid UTF-8, no control bytes, no empty or
-    blank line and no line longer than `max_chars` (C-level scans, and one pass over the
-    distinct skeletons)."""
-    if not block or b"\x00" in skel or b"" in skeletons:
+    blank message and no line longer than `max_chars` (C-level scans, and one pass over the
+    distinct skeletons). `raw` is the block of whole lines when `block` holds their messages."""
+    raw = block if raw is None else raw
+    if not raw or b"" in skeletons or _CONTROL_RE.search(raw):
         return False
     distinct = set(skeletons)  # few: one pass over them finds blank lines
     if any(not sk.strip(b" \t") for sk in distinct):
         return False
-    if not block.isascii():
+    if not raw.isascii():
         try:
-            block.decode("utf-8")
+            raw.decode("utf-8")
         except UnicodeDecodeError:
             return False
         if native.has_unicode_blank(distinct):
             return False
     # a line of >= max_chars bytes covers a whole aligned window of max_chars/2 bytes
     window = max(max_chars // 2, 1)
-    if len(block) > window:
-        for start in range(0, len(block) - window + 1, window):
-            if block.find(b"\n", start, start + window) < 0:
+    if len(raw) > window:
+        for start in range(0, len(raw) - window + 1, window):
+            if raw.find(b"\n", start, start + window) < 0:
                 return False
     return True
 
 
-def _messages_block(messages: list[str]) -> bytes:
-    return "\n".join(messages).encode("utf-8", "replace")
+def _messages(block: bytes, fmt: str) -> bytes | None:
+    """The block of the lines' messages in `fmt`, or None when a line is not in it."""
+    span = SPANS[fmt]
+    out = []
+    for line in block.split(b"\n"):
+        found = span(line)
+        if isinstance(found, str):
+            return None
+        out.append(line[found[0]:found[1]])
+    return b"\n".join(out)
 
 
-def _mine_lines(lines: list[str], fmt: LogFormat, miner: TemplateMiner, skipped: Counter, max_chars: int) -> list[int]:
-    """Key index per line (-1 = skipped), parsing and classifying each line."""
+class LineState:
+    """Per-line mining state of one file: skip reasons and the first unparseable line."""
+
+    def __init__(self) -> None:
+        self.skipped: Counter = Counter()
+        self.first_bad: tuple[int, str, str] | None = None
+
+
+def _mine_lines(lines: list[str], fmt: str, miner: TemplateMiner, state: LineState, max_chars: int, first_line: int) -> list[int]:
+    """Key index per line (-1 = skipped), classifying each line and finding its message."""
     out = [-1] * len(lines)
     positions: list[int] = []
     messages: list[str] = []
+    span = SPANS[fmt]
     for pos, line in enumerate(lines):
         reason = classify_line(line, max_chars)
-        parsed = reason if reason is not None else parse_line(line, fmt)
-        if isinstance(parsed, str):
-            skipped[parsed] += 1
-            continue
-        message = _BAD_CHARS_RE.sub(" ", parsed.message.replace("\n", " ").replace("\r", " "))
-        if not message.strip():
-            skipped["empty_message"] += 1
+        if reason is None:
+            data = line.encode("utf-8", "replace")
+            found = span(data)
+            if isinstance(found, str):
+                reason = found
+                if state.first_bad is None:
+                    state.first_bad = (first_line + pos, found, line[:300])
+            else:
+                message = _BAD_CHARS_RE.sub(" ", data[found[0]:found[1]].decode("utf-8", "replace"))
+                reason = None if message.strip() else "empty_message"
+        if reason is not None:
+            state.skipped[reason] += 1
             continue
         positions.append(pos)
         messages.append(message)
     if messages:
-        for pos, idx in zip(positions, miner.add_block(_messages_block(messages))):
+        for pos, idx in zip(positions, miner.add_block("\n".join(messages).encode("utf-8", "replace"))):
             out[pos] = idx
     return out
 
 
 def mine_file(
     path: str | Path,
-    fmt: LogFormat = "raw",
+    fmt: str = "auto",
     *,
     miner: TemplateMiner | None = None,
     max_line_chars: int = MAX_LINE_CHARS,
     assignments: bool = True,
     workers: int = 1,
 ) -> MineResult:
-    """Mine a log file (one message per line, or `fmt` jsonl/logfmt/plain/syslog) in one pass.
-    With `assignments=False` only counts are kept (faster; `line_clusters` stays empty).
-    `workers` > 1 mines byte ranges in parallel processes and merges their keys (the same
-    result as one process; see `lumos.tools.logs.parallel`).
+    """Mine a log file in one pass: `fmt` is one of `MINE_FORMATS` (`auto` detects it from
+    the first lines; `raw` mines whole lines). With `assignments=False` only counts are kept
+    (faster; `line_clusters` stays empty). `workers` > 1 mines byte ranges in parallel
+    processes and merges their keys (the same result as one process; see
+    `lumos.tools.logs.parallel`).
 
-    Raises InputError when the file does not exist or is not a regular file; bad lines never raise.
+    Raises InputError when the file does not exist or is not a regular file or the format is
+    unknown; bad lines never raise (they are counted in `skipped`).
     """
     path = Path(path)
-    if fmt not in LOG_FORMATS:
-        raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(LOG_FORMATS)}", path=path)
+    if fmt not in MINE_FORMATS:
+        raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(MINE_FORMATS)}", path=path)
     if not path.is_file():
         raise InputError("file not found" if not path.exists() else "not a regular file", path=path)
+    detected = ""
+    if fmt == "auto":
+        fmt, detected = detect_format(path)
     if workers > 1:
         from lumos.tools.logs.parallel import mine_file_parallel  # noqa: PLC0415 - optional path
 
-        return mine_file_parallel(path, fmt, workers=workers, max_line_chars=max_line_chars, assignments=assignments)
-    miner = miner or TemplateMiner()
-    total, skipped, line_clusters = mine_range(path, fmt, miner, max_line_chars=max_line_chars, assignments=assignments)
-    return result_from(path, fmt, miner, total, skipped, line_clusters)
+        result = mine_file_parallel(path, fmt, workers=workers, max_line_chars=max_line_chars, assignments=assignments)
+    else:
+        miner = miner or TemplateMiner()
+        total, state, line_clusters = mine_range(path, fmt, miner, max_line_chars=max_line_chars, assignments=assignments)
+        result = result_from(path, fmt, miner, total, state, line_clusters)
+    result.detected = detected
+    return result
 
 
 def mine_range(
-    path: Path, fmt: LogFormat, miner: TemplateMiner, *, start: int = 0, end: int | None = None,
+    path: Path, fmt: str, miner: TemplateMiner, *, start: int = 0, end: int | None = None,
     max_line_chars: int = MAX_LINE_CHARS, assignments: bool = True,
-) -> tuple[int, Counter, array]:
-    """Mine the lines of `path` in the byte range [start, end) into `miner`:
-    (lines read, skip reasons, key index per line or an empty array)."""
-    skipped: Counter = Counter()
+) -> tuple[int, LineState, array]:
+    """Mine the lines of `path` in the byte range [start, end) into `miner` (`fmt` a concrete
+    format): (lines read, skip reasons and first bad line, key index per line or an empty array)."""
+    state = LineState()
     line_clusters = array("i")
     total = 0
-    use_native = fmt == "raw" and native.enabled()
+    use_native = native.enabled()
     window = max(max_line_chars // 2, 1)  # the over-long-line check of `_is_clean`
     # the native scanner reads views of a map of the file (no copy); same blocks either way
     blocks = (mapped_blocks if use_native else buffered_blocks)(path, start, end, max_line_chars, BLOCK_BYTES)
-    scans = native.scan_blocks(blocks, window, assignments) if use_native else ((b, None) for b in blocks)
+    scans = (native.scan_blocks(blocks, window, assignments, FORMAT_CODES[fmt]) if use_native
+             else ((b, None) for b in blocks))
     with closing(blocks):  # the file (and its map) is released at once, even when mining raises
         for block, scan in scans:
-            if scan is not None:  # one native pass: skeletons, counts, clean check (same results)
+            if scan is not None:  # one native pass: messages, skeletons, counts, clean check
                 if native.is_clean(block, scan):
                     if assignments:
                         line_clusters.extend(miner.add_scan(block, scan))
@@ -186,31 +252,30 @@ def mine_range(
             else:
                 if b"\r" in block:  # one memchr scan; a 2-byte search costs ~15x more
                     block = block.replace(b"\r\n", b"\n")
-                if fmt == "raw":
-                    skel = skeleton(block)
-                    skeletons = skel.split(b"\n")
-                    if _is_clean(block, skel, skeletons, max_line_chars):
+                messages = block if fmt == "raw" else _messages(block, fmt)
+                if messages is not None:
+                    skeletons = skeleton(messages).split(b"\n")
+                    if _is_clean(messages, skeletons, max_line_chars, raw=block):
                         if assignments:
-                            indices = miner.add_block(block, skeletons=skeletons)
+                            indices = miner.add_block(messages, skeletons=skeletons)
                             total += len(indices)
                             line_clusters.fromlist(indices)
                         else:
-                            total += miner.count_block(block, skeletons=skeletons)
+                            total += miner.count_block(messages, skeletons=skeletons)
                         continue
             lines = block.decode("utf-8", "replace").split("\n")
+            indices = _mine_lines(lines, fmt, miner, state, max_line_chars, first_line=total + 1)
             total += len(lines)
-            indices = _mine_lines(lines, fmt, miner, skipped, max_line_chars)
             if assignments:
                 line_clusters.extend(indices)
-    return total, skipped, line_clusters
+    return total, state, line_clusters
 
 
-def result_from(path: Path, fmt: str, miner: TemplateMiner, total: int, skipped: Counter, line_clusters: array) -> MineResult:
+def result_from(path: Path, fmt: str, miner: TemplateMiner, total: int, state: LineState, line_clusters: array) -> MineResult:
     """The MineResult of a finished miner."""
-    templates = miner.templates()
-    cluster_ids = miner.template_ids()
-    mined = total - sum(skipped.values())
-    return MineResult.model_construct(
-        path=str(path), format=fmt, lines_total=total, lines_mined=mined, skipped=dict(skipped),
-        templates=templates, cluster_ids=cluster_ids, line_clusters=line_clusters,
+    mined = total - sum(state.skipped.values())
+    return MineResult(
+        path=str(path), format=fmt, lines_total=total, lines_mined=mined, skipped=dict(state.skipped),
+        templates=miner.templates(), cluster_ids=miner.template_ids(), line_clusters=line_clusters,
+        first_bad=state.first_bad,
     )

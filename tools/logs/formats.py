@@ -1,7 +1,9 @@
 """Parsing log lines of common shapes into (time, level, service, message), robustly.
 
 Shapes: `raw` (the whole line is the message), `jsonl` (case `logs.jsonl`, ECS, bunyan...),
-`logfmt`, `plain` ("<timestamp> <level> <message>") and `syslog` (RFC 3164 and 5424).
+`logfmt`, `plain` ("<timestamp> <level> <message>"), `syslog` (RFC 3164 and 5424) and
+`header` (a Loghub-style header ending in a level word; only the message and level are read).
+Mining needs only the message and finds it without this module (`lumos.tools.logs.spans`).
 A line that cannot be parsed yields a skip reason instead of raising: bad lines are counted,
 never fatal.
 """
@@ -15,8 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-LogFormat = Literal["raw", "jsonl", "logfmt", "plain", "syslog"]
-LOG_FORMATS: tuple[str, ...] = ("raw", "jsonl", "logfmt", "plain", "syslog")
+from lumos.tools.logs.spans import span_header
+
+LogFormat = Literal["raw", "jsonl", "logfmt", "plain", "syslog", "header"]
+LOG_FORMATS: tuple[str, ...] = ("raw", "jsonl", "logfmt", "plain", "syslog", "header")
 
 LEVELS: dict[str, str] = {
     "trace": "TRACE", "debug": "DEBUG", "dbg": "DEBUG", "info": "INFO", "information": "INFO",
@@ -174,6 +178,16 @@ def _parse_syslog(line: str, default_year: int) -> ParsedLine | str:
     return ParsedLine(message=m.group("msg"), ts=ts, level=level, service=m.group("app"))
 
 
+def _parse_header(line: str) -> ParsedLine | str:
+    data = line.encode("utf-8", "surrogateescape")
+    found = span_header(data)
+    if isinstance(found, str):
+        return found
+    words = data[:found[0]].split()
+    level = normalize_level(words[-1].decode("utf-8", "replace").strip("[]<>():")) if words else None
+    return ParsedLine(message=data[found[0]:found[1]].decode("utf-8", "replace"), level=level)
+
+
 def parse_line(line: str, fmt: LogFormat = "raw", *, default_year: int = 1970) -> ParsedLine | str:
     """Parse one line (without its newline); returns a ParsedLine or a short skip reason."""
     if fmt == "raw":
@@ -186,4 +200,6 @@ def parse_line(line: str, fmt: LogFormat = "raw", *, default_year: int = 1970) -
         return _parse_plain(line)
     if fmt == "syslog":
         return _parse_syslog(line, default_year)
+    if fmt == "header":
+        return _parse_header(line)
     raise ValueError(f"unknown log format {fmt!r}; expected one of {', '.join(LOG_FORMATS)}")

@@ -31,17 +31,18 @@ CONTROL = 1  # a NUL or control byte (but tab) in some line
 NONASCII = 2  # a byte >= 0x80 (UTF-8 validity left to a decode)
 EMPTY = 4  # a blank line (its skeleton is empty or only spaces and tabs)
 LONG = 8  # an aligned window of `window` bytes without a newline: maybe an over-long line
+BAD = 16  # a line that is not in the scan's format
 
 
 class BlockScan(NamedTuple):
     """One native pass over a block of newline-separated lines."""
 
     skeletons: list[bytes]  # distinct skeletons, in order of first appearance
-    spans: list[tuple[int, int]]  # [start, end) byte offsets of each one's first line
+    spans: list[tuple[int, int]]  # [start, end) byte offsets of each one's first message
     counts: list[int]  # lines per distinct skeleton
     uids: bytes | None  # native int32 per line: index into `skeletons` (None: not asked)
     lines: int  # number of lines (n newlines -> n + 1 lines)
-    flags: int  # CONTROL | NONASCII | EMPTY | LONG
+    flags: int  # CONTROL | NONASCII | EMPTY | LONG | BAD
 
 
 def enabled() -> bool:
@@ -55,19 +56,21 @@ def active_path() -> str:
     return "native" if enabled() else "python"
 
 
-def scan_block(block: BytesLike, window: int = 1 << 30, want_lines: bool = True) -> BlockScan:
+def scan_block(block: BytesLike, window: int = 1 << 30, want_lines: bool = True, fmt: int = 0) -> BlockScan:
     """Scan a block (bytes-like; no trailing newline expected) in one native pass.
     `window` is the aligned-window size of the over-long-line check (`LONG`); `want_lines`
-    asks for the per-line indices. Raises RuntimeError when the extension is not built."""
+    asks for the per-line indices; `fmt` (`spans.FORMAT_CODES`) makes each skeleton that of
+    the line's message. Raises RuntimeError when the extension is not built."""
     if _scan is None:
         raise RuntimeError("the native log scanner (lumos.tools.logs._scan) is not built")
-    return BlockScan(*_scan.scan(block, window, want_lines))
+    return BlockScan(*_scan.scan(block, window, want_lines, fmt))
 
 
 def is_clean(block: BytesLike, scan: BlockScan) -> bool:
     """True when no line of the block can be bad (same rule as `filemine._is_clean`): no
-    control byte, no empty skeleton, no possibly over-long line, valid UTF-8."""
-    if not block or scan.flags & (CONTROL | EMPTY | LONG):
+    control byte, no empty skeleton, no possibly over-long line, every line in the format,
+    valid UTF-8."""
+    if not block or scan.flags & (CONTROL | EMPTY | LONG | BAD):
         return False
     if scan.flags & NONASCII:
         try:
@@ -93,7 +96,7 @@ def remap(uids: bytes, table: list[int]) -> array:
     return out
 
 
-def scan_blocks(blocks: Iterable[BytesLike], window: int, want_lines: bool = True) -> Iterator[tuple[BytesLike, BlockScan]]:
+def scan_blocks(blocks: Iterable[BytesLike], window: int, want_lines: bool = True, fmt: int = 0) -> Iterator[tuple[BytesLike, BlockScan]]:
     """(block, scan) for each block, in order, with CRLF line ends turned into LF first (as
     the pure-Python path does). A CR is a control byte, so a block is searched for one only
     when its scan flags CONTROL (then rescanned if it had CRLF); once a CR was seen, every
@@ -102,11 +105,11 @@ def scan_blocks(blocks: Iterable[BytesLike], window: int, want_lines: bool = Tru
     for block in blocks:
         if crlf:
             block = _crlf(block)
-        scan = scan_block(block, window, want_lines)
+        scan = scan_block(block, window, want_lines, fmt)
         if not crlf and scan.flags & CONTROL and b"\r" in _as_bytes(block):
             crlf = True
             block = _crlf(block)
-            scan = scan_block(block, window, want_lines)
+            scan = scan_block(block, window, want_lines, fmt)
         yield block, scan
 
 

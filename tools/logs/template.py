@@ -1,11 +1,11 @@
 """One mined template (`Template`, immutable, what callers get); template ids are a stable
-hash of the template text."""
+hash of the template text. A plain dataclass: the mining path stays import-light."""
 
 from __future__ import annotations
 
 import hashlib
-
-from pydantic import BaseModel, ConfigDict, Field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 __all__ = ["MAX_EXAMPLES", "Template", "template_id"]
 
@@ -17,12 +17,16 @@ def template_id(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=6).hexdigest()
 
 
-class Template(BaseModel):
-    """One mined template: its id, text (variables as `<*>`), line count and a few examples."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True)
+class Template:
+    """One mined template: its id, text (variables as `<*>`), line count and a few examples
+    (the masked keys with the most lines)."""
 
     id: str
     text: str
     count: int
-    examples: list[str] = Field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The template as a JSON-ready dict."""
+        return asdict(self)
