@@ -44,14 +44,17 @@ def _python_long(block: bytes, window: int) -> bool:
     return any(block.find(b"\n", s, s + window) < 0 for s in range(0, len(block) - window + 1, window))
 
 
-# bytes that matter: newlines, digits, letters, delimiters (`'` and `=` and `:` and `/` shape the
-# markers), tab, CR, NUL and other control bytes, non-ASCII and UTF-8 whitespace (NBSP, U+3000)
+# bytes that matter: newlines, digits, letters, delimiters, `:` (ports) and `-` (signs, UUIDs),
+# tab, CR, NUL and other control bytes, non-ASCII and UTF-8 whitespace (NBSP, U+3000)
 _ALPHABET = b"\n\n\n0123456789abcdefABCDEF\t\r\x00\x01\x7fxyz XYZ:=-'/_.,\"\xc3\xa9\xff\x80"
 _PIECES = [bytes([b]) for b in _ALPHABET] + [b"\xc2\xa0", b"\xe3\x80\x80", b"\xe2\x80\x8a", b"\xe2\x81\x9f", b"\xc2\x85"]
+_UUID_PIECES = [b"3fa2b4c1", b"abcdefab", b"-", b"12d3", b"abcd", b"426614174000", b"aaaabbbbcccc", b"x", b" ", b":", b"\n",
+                b"_", b"9"]  # UUID groups (with and without a digit) and what may touch them
 blocks = st.one_of(
     st.binary(max_size=400),
     st.lists(st.sampled_from(list(_ALPHABET)), max_size=400).map(bytes),
     st.lists(st.sampled_from(_PIECES), max_size=200).map(b"".join),
+    st.lists(st.sampled_from(_UUID_PIECES), max_size=60).map(b"".join),
 )
 
 

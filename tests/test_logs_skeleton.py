@@ -50,6 +50,9 @@ def test_skeleton_definition() -> None:
     assert skeleton(b"disk sda failed deadbeef") == b"disk sda failed deadbeef"
     # runs of letters and digits with a digit; a sign `-` joins its run, a `-` after a letter does not
     assert skeleton(b"blk_-42 node-7 core.4900 v1.2rc 0x1f") == b"blk_\x01 node-\x01 core.\x01 \x01.\x01 \x01"
+    # a UUID is one marker, even with a group of letters only; a sign before a digit run wins
+    assert skeleton(b"req-3fa2b4c1-abcd-12d3-a456-426614174000 x_-3fa2b4c1-abcd-12d3-a456-426614174000") == \
+        b"req-\x01 x_\x01-abcd-\x01-\x01-\x01"
     # a token that ends in `:` and digits (a port) is one marker, whatever else it holds
     assert skeleton(b"to db.local:5432, Foo.java:12) 10.0.0.1:80 a:1b") == b"to \x01, \x01) \x01 a:\x01"
     # control bytes are NUL and are not delimiters; non-ASCII bytes are kept
@@ -59,7 +62,8 @@ def test_skeleton_definition() -> None:
 
 DELIMS = list(" \t=,;()[]{}<>\"'|:")  # `:` too: the port rule reads it
 WORD_CHARS = list("abcdefABCDEFxyzXYZ_-./~+")
-PHRASES = ["Jun", "Mon ", "B", " KB", "://", "http://", "aaaabbbb-", "-cdef-"]  # dates, sizes, URLs, UUID groups
+PHRASES = ["Jun", "Mon ", "B", " KB", "://", "http://", "aaaabbbb-", "-cdef-", "3fa2b4c1-abcd-12d3-a456-", "aaaabbbbcccc",
+           "426614174000"]  # dates, sizes, URLs, UUID groups
 OTHER_CHARS = ["\u00e9", "\u00a0", "\u3000", "\x1c", "\u0661"]  # non-ASCII letter, UTF-8 spaces, FS, a Unicode digit
 DIGITS = list("0123456789")
 word = st.text(alphabet=st.sampled_from(WORD_CHARS + OTHER_CHARS), min_size=1, max_size=6)

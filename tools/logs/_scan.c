@@ -81,17 +81,55 @@ init_tables(void)
     }
 }
 
-/* What a token [ts, te) of a line holding a digit becomes, written at dst (room for te - ts
- * bytes); its length (`lumos.tools.logs.tokens`): one marker 0x01 when it ends in `:` and
- * digits (a port), else each run of letters and digits holding a digit becomes 0x01, with a
- * `-` before it that does not follow a letter or digit; other bytes go through the table. */
-static inline Py_ssize_t
-digit_token(const uint8_t *src, Py_ssize_t ts, Py_ssize_t te, uint8_t *dst)
+/* Is there a UUID (8-4-4-4-12 hex digits, at least one of them a decimal digit, not followed
+ * by a letter or digit) at p, inside a token ending at te? */
+static inline int
+uuid_at(const uint8_t *src, Py_ssize_t p, Py_ssize_t te)
+{
+    static const uint8_t dash[36] = {[8] = 1, [13] = 1, [18] = 1, [23] = 1};
+    if (te - p < 36 || (te - p > 36 && (TABLE[src[p + 36]] & C_ALNUM)))
+        return 0;
+    int digit = 0;
+    for (int k = 0; k < 36; k++) {
+        uint8_t c = src[p + k];
+        if (dash[k]) {
+            if (c != '-')
+                return 0;
+        }
+        else if (c >= '0' && c <= '9')
+            digit = 1;
+        else if (!((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return digit;
+}
+
+/* Does the token [ts, te) end in `:` and digits (a host or IP with a port)? */
+static inline int
+port_token(const uint8_t *src, Py_ssize_t ts, Py_ssize_t te)
 {
     Py_ssize_t q = te;
     while (q > ts && (TABLE[src[q - 1]] & C_DIGIT))
         q--;
-    if (q < te && q > ts && src[q - 1] == ':') {
+    return q < te && q > ts && src[q - 1] == ':';
+}
+
+/* Is the run of letters and digits starting at rs (inside a token starting at ts) preceded by
+ * a sign: a `-` that does not itself follow a letter or digit? */
+static inline int
+signed_run(const uint8_t *src, Py_ssize_t ts, Py_ssize_t rs)
+{
+    return rs > ts && src[rs - 1] == '-' && (rs < 2 || !(TABLE[src[rs - 2]] & C_ALNUM));
+}
+
+/* What a token [ts, te) of a line holding a digit becomes, written at dst (room for te - ts
+ * bytes); its length (`lumos.tools.logs.tokens`): one marker 0x01 when it ends in `:` and
+ * digits (a port); else each UUID, and each run of letters and digits holding a digit (with
+ * a sign `-` before it), becomes 0x01; other bytes go through the table. */
+static inline Py_ssize_t
+digit_token(const uint8_t *src, Py_ssize_t ts, Py_ssize_t te, uint8_t *dst)
+{
+    if (port_token(src, ts, te)) {
         dst[0] = 1;
         return 1;
     }
@@ -109,9 +147,14 @@ digit_token(const uint8_t *src, Py_ssize_t ts, Py_ssize_t te, uint8_t *dst)
             acc |= v;
             p++;
         } while (p < te && ((v = TABLE[src[p]]) & C_ALNUM));
-        if (acc & C_DIGIT) {
-            if (rs > ts && src[rs - 1] == '-' && (rs < 2 || !(TABLE[src[rs - 2]] & C_ALNUM)))
-                k--;  /* the sign joins the marker (it was just written: it is inside the token) */
+        if ((acc & C_DIGIT) && signed_run(src, ts, rs)) {
+            dst[k - 1] = 1;  /* the sign (just written: it is inside the token) joins the marker */
+        }
+        else if (p - rs == 8 && uuid_at(src, rs, te)) {
+            dst[k++] = 1;
+            p = rs + 36;
+        }
+        else if (acc & C_DIGIT) {
             dst[k++] = 1;
         }
         else {
@@ -605,10 +648,13 @@ span_header(const uint8_t *s, Py_ssize_t n, Py_ssize_t *ms, Py_ssize_t *me)
 static inline int
 other_flags(const uint8_t *p, Py_ssize_t n)
 {
-    unsigned acc = 0;
-    for (Py_ssize_t k = 0; k < n; k++)
-        acc |= TABLE[p[k]];
-    return (int)((acc >> FLAG_SHIFT) & (F_CONTROL | F_NONASCII));
+    unsigned high = 0, control = 0;  /* a plain loop the compiler vectorizes */
+    for (Py_ssize_t k = 0; k < n; k++) {
+        uint8_t c = p[k];
+        high |= c;
+        control |= (unsigned)((c < 32 && c != '\t' && c != '\n') || c == 127);
+    }
+    return (control ? F_CONTROL : 0) | ((high & 0x80) ? F_NONASCII : 0);
 }
 
 /* The message span [*ms, *me) of a line of n bytes in format fmt; 0, or -1 when the line is
@@ -673,10 +719,74 @@ prev_bit(const uint64_t *m, Py_ssize_t lo, Py_ssize_t p)
     return -1;
 }
 
-/* `skeleton_line` for a line without control bytes, faster: the delimiter and digit masks
- * of the line are found 16 bytes at a time (two nibble lookups with pshufb), then only the
- * digit tokens are visited (bit scans) and the bytes between them copied as they are.
- * `avail` >= len bytes are readable at src; `masks` has room for 2 * (len / 64 + 1) words.
+/* Lowest clear bit >= p of a mask of nw 64-bit words (bits past the line are clear). */
+static inline Py_ssize_t
+next_zero(const uint64_t *m, Py_ssize_t p, Py_ssize_t nw)
+{
+    Py_ssize_t w = p >> 6;
+    if (w >= nw)
+        return nw << 6;
+    uint64_t x = ~m[w] & (~0ULL << (p & 63));
+    while (!x) {
+        if (++w >= nw)
+            return nw << 6;
+        x = ~m[w];
+    }
+    return (w << 6) + __builtin_ctzll(x);
+}
+
+/* `digit_token` with the line's digit (gm) and letter-or-digit (am) masks: the runs are
+ * found by bit scans, not byte by byte. */
+static inline Py_ssize_t
+digit_token_masked(const uint8_t *src, Py_ssize_t ts, Py_ssize_t te, uint8_t *dst,
+                   const uint64_t *gm, const uint64_t *am, Py_ssize_t nw)
+{
+    Py_ssize_t first_gap = next_zero(am, ts, nw);
+    if (first_gap >= te) {  /* the common case: one run of letters and digits, no punctuation */
+        dst[0] = 1;
+        return 1;
+    }
+    if (port_token(src, ts, te)) {
+        dst[0] = 1;
+        return 1;
+    }
+    Py_ssize_t k = 0, p = ts;
+    while (p < te) {
+        if (!((am[p >> 6] >> (p & 63)) & 1)) {  /* punctuation: kept up to the next run */
+            Py_ssize_t e = next_bit(am, p, nw);
+            if (e > te)
+                e = te;
+            memcpy(dst + k, src + p, (size_t)(e - p));
+            k += e - p;
+            p = e;
+            continue;
+        }
+        Py_ssize_t re = next_zero(am, p, nw);
+        if (re > te)
+            re = te;
+        int digit = next_bit(gm, p, nw) < re;
+        if (digit && signed_run(src, ts, p))
+            dst[k - 1] = 1;  /* the sign joins the marker */
+        else if (re - p == 8 && uuid_at(src, p, te)) {
+            dst[k++] = 1;
+            re = p + 36;
+        }
+        else if (digit)
+            dst[k++] = 1;
+        else {
+            memcpy(dst + k, src + p, (size_t)(re - p));
+            k += re - p;
+        }
+        p = re;
+    }
+    return k;
+}
+
+/* `skeleton_line` for a line without control bytes, faster: the delimiter, digit and
+ * letter-or-digit masks of the line are found 16 bytes at a time (nibble lookups with
+ * pshufb), then only the tokens holding a digit are visited (bit scans) and the bytes
+ * between them copied as they are.
+ * `avail` >= len bytes are readable at src; `masks` has room for 3 * (len / 64 + 1) words.
  * Returns the length, or -1 when the line holds a control byte (the caller then uses
  * `skeleton_line`). */
 __attribute__((target("ssse3"))) static Py_ssize_t
@@ -689,10 +799,11 @@ skeleton_ssse3(const uint8_t *src, Py_ssize_t len, Py_ssize_t avail, uint8_t *ds
     const __m128i hi_tab = _mm_setr_epi8(0x03, 0x04, 0x08, 0x30, 0, 0x40, 0, (char)0x80, 0, 0, 0, 0, 0, 0, 0, 0);
     const __m128i nib = _mm_set1_epi8(0x0f), del = _mm_set1_epi8(0x7f);
     const __m128i dbits = _mm_set1_epi8((char)0xe9), gbits = _mm_set1_epi8(0x10), cbits = _mm_set1_epi8(0x06);
-    const __m128i zero = _mm_setzero_si128();
+    const __m128i zero = _mm_setzero_si128(), case_bit = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'),
+                  last = _mm_set1_epi8(25);
     Py_ssize_t nw = (len >> 6) + 1;
-    uint64_t *dm = masks, *gm = masks + nw;
-    memset(masks, 0, (size_t)(2 * nw) * sizeof(uint64_t));
+    uint64_t *dm = masks, *gm = masks + nw, *am = masks + 2 * nw;
+    memset(masks, 0, (size_t)(3 * nw) * sizeof(uint64_t));
     unsigned high = 0, control = 0;
     Py_ssize_t j = 0;
     for (; j < len && j + 16 <= avail; j += 16) {
@@ -705,13 +816,17 @@ skeleton_ssse3(const uint8_t *src, Py_ssize_t len, Py_ssize_t avail, uint8_t *ds
         control |= (~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(c, cbits), zero))
                     | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, del))) & live;
         high |= (unsigned)_mm_movemask_epi8(v) & live;
+        __m128i off = _mm_sub_epi8(_mm_or_si128(v, case_bit), a);  /* a letter: 0..25 after folding case */
+        unsigned l = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(off, last), off)) & live;
         dm[j >> 6] |= (uint64_t)d << (j & 63);
         gm[j >> 6] |= (uint64_t)g << (j & 63);
+        am[j >> 6] |= (uint64_t)(g | l) << (j & 63);
     }
     for (; j < len; j++) {  /* the last bytes of the block: one at a time */
         unsigned v = TABLE[src[j]];
         dm[j >> 6] |= (uint64_t)((v & C_DELIM) != 0) << (j & 63);
         gm[j >> 6] |= (uint64_t)((v & C_DIGIT) != 0) << (j & 63);
+        am[j >> 6] |= (uint64_t)((v & C_ALNUM) != 0) << (j & 63);
         control |= v & (F_CONTROL << FLAG_SHIFT);
         high |= src[j] & 0x80;
     }
@@ -740,7 +855,7 @@ skeleton_ssse3(const uint8_t *src, Py_ssize_t len, Py_ssize_t avail, uint8_t *ds
         else
             memcpy(dst + k, src + cur, (size_t)(ts - cur));
         k += ts - cur;
-        k += digit_token(src, ts, te, dst + k);
+        k += digit_token_masked(src, ts, te, dst + k, gm, am, nw);
         cur = te;
     }
     memcpy(dst + k, src + cur, (size_t)(len - cur));
@@ -984,7 +1099,7 @@ scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int wan
         Py_ssize_t k = -1;
 #ifdef HAVE_SSSE3
         if (use_ssse3) {
-            if (reserve_scratch(s, 2, (Py_ssize_t)((mlen / 64 + 1) * 2 * sizeof(uint64_t))) < 0)
+            if (reserve_scratch(s, 2, (Py_ssize_t)((mlen / 64 + 1) * 3 * sizeof(uint64_t))) < 0)
                 return -1;
             k = skeleton_ssse3(msg, mlen, n - pos - ms, dst, (uint64_t *)s->scratch[2], &flags);
         }

@@ -28,7 +28,7 @@ leave-one-system-out figure of that choice.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from lumos.tools.logs.masking import WILDCARD
@@ -90,7 +90,7 @@ def _patterns(group: list[Key], length: int) -> list[list[Key]]:
     return list(patterns.values())
 
 
-def _is_variable(values: Counter, params: GroupingParams, recurs) -> bool:
+def _is_variable(values: set[str], params: GroupingParams, recurs: Callable[[str], bool]) -> bool:
     """Whether a position holding these values (more than one) is a variable (step 3)."""
     if WILDCARD in values:
         return True
@@ -103,19 +103,20 @@ def _is_variable(values: Counter, params: GroupingParams, recurs) -> bool:
     return recurring >= max(2, len(values) / 2)
 
 
-def _split(members: list[Key], params: GroupingParams, recurs, out: dict[Key, Key]) -> None:
+def _split(members: list[Key], params: GroupingParams, recurs: Callable[[str], bool], out: dict[Key, Key]) -> None:
     """Assign a template to every key of one pattern group (step 3 of the module doc)."""
-    length = len(members[0])
-    values = [Counter(key[p] for key in members) for p in range(length)]
-    varying = [p for p in range(length) if len(values[p]) > 1]
-    variable = {p for p in varying if _is_variable(values[p], params, recurs)}
+    if len(members) == 1:
+        out[members[0]] = members[0]
+        return
+    columns = [set(column) for column in zip(*members)]
+    varying = [p for p, values in enumerate(columns) if len(values) > 1]
+    variable = {p for p in varying if _is_variable(columns[p], params, recurs)}
     constant = [p for p in varying if p not in variable]
     events: dict[tuple, list[Key]] = defaultdict(list)
     for key in members:
         events[tuple(key[p] for p in constant)].append(key)
     for keys in events.values():
-        first = keys[0]
-        template = tuple(WILDCARD if p in variable else first[p] for p in range(length))
+        template = tuple(WILDCARD if p in variable else tok for p, tok in enumerate(keys[0]))
         for key in keys:
             out[key] = template
 

@@ -2,14 +2,13 @@
 in *every* log system with the wildcard `<*>`, and nothing else.
 
 What is masked (no rule knows any particular system's words):
-* every run of ASCII letters and digits that holds a digit (numbers, hex ids, sizes such as
-  `512MB`, versions, the parts of IPs and timestamps), with a sign `-` before it when that
-  `-` does not follow a letter or digit (`blk_-42` -> `blk_<*>`, `node-7` -> `node-<*>`);
+* UUIDs, and every run of ASCII letters and digits that holds a digit (numbers, hex ids,
+  sizes such as `512MB`, versions, the parts of IPs and timestamps), with a sign `-` before
+  it when that `-` does not follow a letter or digit (`blk_-42` -> `blk_<*>`, `node-7` -> `node-<*>`);
 * a whole token that ends in `:<digits>` (a host or IP with a port);
 * URLs (`scheme://...`) and paths of two or more `/` segments;
-then, on the masked text (`normalize`): UUIDs whose digit-free groups survived, a size unit
-after a number (`3 KB`), textual dates (`Jun <*> <*>`), and wildcards joined by short
-punctuation (`<*>.<*>.<*>:<*>`) become one `<*>`.
+then, on the masked text (`normalize`): a size unit after a number (`3 KB`), textual dates
+(`Jun <*> <*>`), and wildcards joined by short punctuation (`<*>.<*>.<*>:<*>`) become one `<*>`.
 
 Everything else (words, user and host names, quoted values) is left to the miner, which
 finds variable positions from the data (`lumos.tools.logs.grouping`).
@@ -32,16 +31,12 @@ _ALNUM = "A-Za-z0-9"
 _URL = rf"(?<!{_TOK})-?[{_ALNUM}][{_ALNUM}+.-]*://{_TOK}*+"
 _PATH = rf"(?<!{_TOK})(?:~|\.{{1,2}})?(?:/+[^{_DELIMS}/]++){{2,}}/*(?!{_TOK})"
 _PORT = rf"(?<!{_TOK}){_TOK}*?:[0-9]++(?!{_TOK})"
+_H = "[0-9a-fA-F]"
+_UUID = rf"(?<![{_ALNUM}])(?=[0-9a-fA-F-]{{0,35}}[0-9]){_H}{{8}}-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}(?![{_ALNUM}])"
 _RUN = rf"(?:(?<![{_ALNUM}])-)?(?<![{_ALNUM}])[{_ALNUM}]*?[0-9][{_ALNUM}]*+"
 
-MASK_RE = re.compile("|".join(f"(?:{p})" for p in (_URL, _PATH, _PORT, _RUN)))
+MASK_RE = re.compile("|".join(f"(?:{p})" for p in (_URL, _PATH, _PORT, _UUID, _RUN)))
 
-
-def _group(n: int) -> str:
-    return rf"(?:<\*>|[a-fA-F]{{{n}}})"
-
-
-_UUID_RE = re.compile(rf"(?<![\w-]){_group(8)}-{_group(4)}-{_group(4)}-{_group(4)}-{_group(12)}(?![\w-])")
 _SIZE_RE = re.compile(r"<\*> ?(?:[KMGTPE]i?)?B(?=$|[\s,;:)\]}])")
 _DAYS = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
@@ -51,10 +46,9 @@ _JOINED_RE = re.compile(r"<\*>(?:[-_.:/@#+~,]{1,3}<\*>)+")
 
 def normalize(masked: str) -> str:
     """The second stage of masking, on masked text (so it depends only on the skeleton):
-    UUIDs, sizes with a unit, textual dates and joined wildcards become one `<*>`."""
+    sizes with a unit, textual dates and joined wildcards become one `<*>`."""
     if WILDCARD not in masked:
         return masked
-    masked = _UUID_RE.sub(WILDCARD, masked)
     masked = _SIZE_RE.sub(WILDCARD, masked)
     masked = _DATE_RE.sub(WILDCARD, masked)
     return _JOINED_RE.sub(WILDCARD, masked)

@@ -5,9 +5,10 @@ The skeleton of a line (computed byte for byte the same by `tools/logs/_scan.c`)
 * a *token* is a maximal run of bytes other than space, tab and `, ; ( ) [ ] { } < > " ' | =`
   (the token delimiters of `masking`). A token that ends in `:` followed by one or more ASCII
   digits (a host or IP with a port) becomes one marker byte 0x01;
-* in every other token, each maximal run of ASCII letters and digits that holds a digit
-  becomes 0x01, together with a `-` right before it when that `-` does not itself follow a
-  letter or digit (a sign); every other byte is kept.
+* in every other token, each UUID (8-4-4-4-12 hex digits, one of them a decimal digit, not
+  next to another letter or digit) becomes 0x01, and so does each maximal run of ASCII
+  letters and digits that holds a digit, together with a `-` right before it when that `-`
+  does not itself follow a letter or digit (a sign); every other byte is kept.
 
 So lines whose skeletons are equal mask to the same key (`masking.mask`): the masking rules
 that the skeleton does not apply itself (URLs, paths, the `normalize` stage) read only bytes
@@ -27,8 +28,11 @@ _SKELETON_TABLE = bytes(0 if (b < 32 and b not in (9, 10)) or b == 127 else b fo
 _D = rb" \t\n,;()\[\]{}<>\"'|="  # token delimiters, inside a character class
 _TOK = rb"[^" + _D + rb"]"
 _PORT = rb"(?<!" + _TOK + rb")" + _TOK + rb"*?:[0-9]++(?!" + _TOK + rb")"
+_H = rb"[0-9a-fA-F]"
+_UUID = (rb"(?<![A-Za-z0-9])(?=[0-9a-fA-F-]{0,35}[0-9])" + _H + rb"{8}-" + _H + rb"{4}-" + _H + rb"{4}-" + _H + rb"{4}-"
+         + _H + rb"{12}(?![A-Za-z0-9])")
 _RUN = rb"(?:(?<![A-Za-z0-9])-)?(?<![A-Za-z0-9])[A-Za-z0-9]*?[0-9][A-Za-z0-9]*+"
-_SKELETON_RE = re.compile(_PORT + rb"|" + _RUN)
+_SKELETON_RE = re.compile(_PORT + rb"|" + _UUID + rb"|" + _RUN)
 
 
 def skeleton(block: bytes) -> bytes:
