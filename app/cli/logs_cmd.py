@@ -1,7 +1,7 @@
 """`lumos logs ...`: log template mining from the command line (a thin layer over lumos.tools.logs).
 
-Import-light on purpose: `lumos logs templates` loads typer, the mining modules and (for the
-table) rich, nothing of the incident graph, the models or pydantic.
+Import-light on purpose: `lumos logs templates` loads typer and the mining modules, nothing of
+the incident graph, the models, pydantic models or rich.
 """
 
 from __future__ import annotations
@@ -45,18 +45,17 @@ def _format_note(result: MineResult) -> str:
 
 
 def _print_table(result: MineResult, top: int | None) -> None:
-    from rich.console import Console  # noqa: PLC0415 - only the table needs rich
-    from rich.table import Table  # noqa: PLC0415
-
-    table = Table(title=f"{len(result.templates)} templates in {result.lines_mined} lines (format: {result.format})")
-    table.add_column("template_id", style="cyan", no_wrap=True)
-    table.add_column("count", justify="right")
-    table.add_column("share", justify="right")
-    table.add_column("template", overflow="fold")
+    """A plain aligned table, one template per line (no wrapping: easy to grep and copy; and no
+    rich import on this path, which start-up time matters for)."""
+    shown = result.templates[:top] if top else result.templates
     total = max(result.lines_mined, 1)
-    for tpl in result.templates[:top] if top else result.templates:
-        table.add_row(tpl.id, str(tpl.count), f"{100.0 * tpl.count / total:.1f}%", tpl.text)
-    Console().print(table)
+    width = max([len("count"), *(len(str(t.count)) for t in shown)])
+    out = [f"{len(result.templates)} templates in {result.lines_mined} lines (format: {result.format})",
+           f"{'template_id':<12}  {'count':>{width}}  {'share':>6}  template"]
+    out.extend(f"{t.id:<12}  {t.count:>{width}}  {100.0 * t.count / total:>5.1f}%  {t.text}" for t in shown)
+    if top and len(result.templates) > top:
+        out.append(f"... {len(result.templates) - top} more (--top)")
+    sys.stdout.write("\n".join(out) + "\n")
 
 
 def _mostly_unparsed(result: MineResult) -> bool:
