@@ -40,6 +40,7 @@ def test_native_messages_are_the_reference_spans(data: st.DataObject, fmt: str) 
     line = "".join(data.draw(st.lists(st.sampled_from(PIECES[fmt]), max_size=14))).encode()
     want = SPANS[fmt](line)
     scan = native.scan_block(line, fmt=FORMAT_CODES[fmt])
+    assert native.in_format(line + b"\n" + line, FORMAT_CODES[fmt]) == (0 if isinstance(want, str) else 2)
     if isinstance(want, str):
         assert scan.flags & native.BAD, (line, want)
     else:

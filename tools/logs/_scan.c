@@ -1251,7 +1251,37 @@ py_simd(PyObject *Py_UNUSED(module), PyObject *args)
 #endif
 }
 
+/* in_format(block, fmt) -> int: how many lines of the block are in format fmt (for detection). */
+static PyObject *
+py_in_format(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer view;
+    int fmt;
+    if (!PyArg_ParseTuple(args, "y*i:in_format", &view, &fmt))
+        return NULL;
+    if (fmt < 0 || fmt >= FMT_COUNT) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "unknown format code");
+        return NULL;
+    }
+    const uint8_t *buf = view.buf;
+    Py_ssize_t n = view.len, pos = 0, hits = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (;;) {
+        const uint8_t *nl = pos < n ? memchr(buf + pos, '\n', (size_t)(n - pos)) : NULL;
+        Py_ssize_t stop = nl ? (Py_ssize_t)(nl - buf) : n, ms, me;
+        hits += message_span(fmt, buf + pos, stop - pos, &ms, &me) == 0;
+        if (!nl)
+            break;
+        pos = stop + 1;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(hits);
+}
+
 static PyMethodDef scan_methods[] = {
+    {"in_format", py_in_format, METH_VARARGS, "in_format(block, fmt) -> int: lines of the block in format fmt."},
     {"simd", py_simd, METH_VARARGS, "simd(flag=None) -> bool: is (or switch) the SSSE3 path in use."},
     {"scan", (PyCFunction)(void (*)(void))py_scan, METH_VARARGS | METH_KEYWORDS,
      "scan(block, window, want_lines=True) -> (skeletons, spans, counts, uids, lines, flags)\n\n"

@@ -89,8 +89,7 @@ def detect_format(path: Path, sample_bytes: int = 256 * 1024) -> tuple[str, str]
     if not sample:
         return "raw", "no lines to look at"
     for fmt in DETECT_ORDER:
-        span = SPANS[fmt]
-        hits = sum(1 for ln in sample if not isinstance(span(ln), str))
+        hits = _lines_in_format(sample, fmt)
         if hits >= DETECT_SHARE * len(sample):
             return fmt, f"{hits} of the first {len(sample)} lines are {fmt}"
     return "raw", f"the first {len(sample)} lines are in none of {', '.join(DETECT_ORDER)}"
@@ -108,6 +107,15 @@ def classify_line(line: str, max_chars: int = MAX_LINE_CHARS) -> str | None:
     if bad and bad * 10 > len(line):
         return "binary"
     return None
+
+
+def _lines_in_format(lines: list[bytes], fmt: str) -> int:
+    """How many of `lines` are in `fmt`: one native pass when the scanner is built (the same
+    answer as the Python reference, `spans`), else the reference line by line."""
+    if native.enabled():
+        return native.in_format(b"\n".join(lines), FORMAT_CODES[fmt])
+    span = SPANS[fmt]
+    return sum(1 for line in lines if not isinstance(span(line), str))
 
 
 def _is_clean(block: bytes, skeletons: list[bytes], max_chars: int, raw: bytes | None = None) -> bool:

@@ -21,7 +21,8 @@ try:
 except ImportError:  # not built (no C compiler at install time): pure Python
     _scan = None
 
-__all__ = ["AVAILABLE", "BlockScan", "BytesLike", "active_path", "enabled", "is_clean", "remap", "scan_block", "scan_blocks"]
+__all__ = ["AVAILABLE", "BlockScan", "BytesLike", "active_path", "enabled", "in_format", "is_clean", "remap", "scan_block",
+           "scan_blocks"]
 
 AVAILABLE = _scan is not None and array("i").itemsize == 4  # the scanner writes int32
 ENV_VAR = "LUMOS_LOGS_NATIVE"
@@ -64,6 +65,13 @@ def scan_block(block: BytesLike, window: int = 1 << 30, want_lines: bool = True,
     if _scan is None:
         raise RuntimeError("the native log scanner (lumos.tools.logs._scan) is not built")
     return BlockScan(*_scan.scan(block, window, want_lines, fmt))
+
+
+def in_format(block: bytes, fmt: int) -> int:
+    """How many lines of a block are in format `fmt` (`spans.FORMAT_CODES`), in one native pass."""
+    if _scan is None:
+        raise RuntimeError("the native log scanner (lumos.tools.logs._scan) is not built")
+    return _scan.in_format(block, fmt)
 
 
 def is_clean(block: BytesLike, scan: BlockScan) -> bool:
