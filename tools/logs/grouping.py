@@ -79,14 +79,13 @@ def _varying_values(members: list[Key]) -> set[str]:
 
 def _patterns(group: list[Key], length: int) -> list[list[Key]]:
     """Keys of one length grouped by their frequency pattern (step 2 of the module doc)."""
-    freq = [Counter(key[p] for key in group) for p in range(length)]
+    freq = [Counter(column) for column in zip(*group)]
     patterns: dict[tuple, list[Key]] = defaultdict(list)
     for key in group:
-        fs = [freq[p][key[p]] for p in range(length)]
-        shared = Counter(f for f, tok in zip(fs, key) if tok != WILDCARD)
-        top = max(shared, key=lambda f: (shared[f], f)) if shared else 0
-        pattern = tuple(tok if f >= top and tok != WILDCARD else None for f, tok in zip(fs, key))
-        patterns[pattern].append(key)
+        fs = [0 if tok == WILDCARD else f[tok] for f, tok in zip(freq, key)]  # a wildcard is no pattern token
+        live = [f for f in fs if f]
+        top = max(set(live), key=lambda f: (live.count(f), f)) if live else 1
+        patterns[tuple(tok if f >= top else None for f, tok in zip(fs, key))].append(key)
     return list(patterns.values())
 
 

@@ -30,16 +30,18 @@ _ALNUM = "A-Za-z0-9"
 
 _URL = rf"(?<!{_TOK})-?[{_ALNUM}][{_ALNUM}+.-]*://{_TOK}*+"
 _PATH = rf"(?<!{_TOK})(?:~|\.{{1,2}})?(?:/+[^{_DELIMS}/]++){{2,}}/*(?!{_TOK})"
-_PORT = rf"(?<!{_TOK}){_TOK}*?:[0-9]++(?!{_TOK})"
+_PORT = rf"(?<!{_TOK})(?:[^{_DELIMS}:]*+:)++[0-9]++(?!{_TOK})"
 _H = "[0-9a-fA-F]"
-_UUID = rf"(?<![{_ALNUM}])(?=[0-9a-fA-F-]{{0,35}}[0-9]){_H}{{8}}-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}(?![{_ALNUM}])"
-_RUN = rf"(?:(?<![{_ALNUM}])-)?(?<![{_ALNUM}])[{_ALNUM}]*?[0-9][{_ALNUM}]*+"
+_UUID = (rf"(?<![{_ALNUM}])(?={_H}{{8}}-)(?=[0-9a-fA-F-]{{0,35}}[0-9]){_H}{{8}}-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}"
+         rf"(?![{_ALNUM}])")
+_RUN = rf"(?:(?<![{_ALNUM}])-)?(?<![{_ALNUM}])[A-Za-z]*+[0-9][{_ALNUM}]*+"
 
 MASK_RE = re.compile("|".join(f"(?:{p})" for p in (_URL, _PATH, _PORT, _UUID, _RUN)))
 
 _SIZE_RE = re.compile(r"<\*> ?(?:[KMGTPE]i?)?B(?=$|[\s,;:)\]}])")
 _DAYS = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+_MONTH_NAMES = tuple(_MONTHS.split("|"))
 _DATE_RE = re.compile(rf"(?:\b(?:{_DAYS})[a-z]*,? +)?\b(?:{_MONTHS})[a-z]*\.? +<\*>,?(?: +<\*>)*")
 _JOINED_RE = re.compile(r"<\*>(?:[-_.:/@#+~,]{1,3}<\*>)+")
 
@@ -49,8 +51,10 @@ def normalize(masked: str) -> str:
     sizes with a unit, textual dates and joined wildcards become one `<*>`."""
     if WILDCARD not in masked:
         return masked
-    masked = _SIZE_RE.sub(WILDCARD, masked)
-    masked = _DATE_RE.sub(WILDCARD, masked)
+    if "B" in masked:
+        masked = _SIZE_RE.sub(WILDCARD, masked)
+    if any(month in masked for month in _MONTH_NAMES):  # substring checks: far cheaper than the regex
+        masked = _DATE_RE.sub(WILDCARD, masked)
     return _JOINED_RE.sub(WILDCARD, masked)
 
 

@@ -27,11 +27,11 @@ from lumos.tools.logs.masking import WILDCARD
 _SKELETON_TABLE = bytes(0 if (b < 32 and b not in (9, 10)) or b == 127 else b for b in range(256))
 _D = rb" \t\n,;()\[\]{}<>\"'|="  # token delimiters, inside a character class
 _TOK = rb"[^" + _D + rb"]"
-_PORT = rb"(?<!" + _TOK + rb")" + _TOK + rb"*?:[0-9]++(?!" + _TOK + rb")"
+_PORT = rb"(?<!" + _TOK + rb")(?:[^" + _D + rb":]*+:)++[0-9]++(?!" + _TOK + rb")"  # a token ending in `:` digits
 _H = rb"[0-9a-fA-F]"
-_UUID = (rb"(?<![A-Za-z0-9])(?=[0-9a-fA-F-]{0,35}[0-9])" + _H + rb"{8}-" + _H + rb"{4}-" + _H + rb"{4}-" + _H + rb"{4}-"
-         + _H + rb"{12}(?![A-Za-z0-9])")
-_RUN = rb"(?:(?<![A-Za-z0-9])-)?(?<![A-Za-z0-9])[A-Za-z0-9]*?[0-9][A-Za-z0-9]*+"
+_UUID = (rb"(?<![A-Za-z0-9])(?=" + _H + rb"{8}-)(?=[0-9a-fA-F-]{0,35}[0-9])" + _H + rb"{8}-" + _H + rb"{4}-" + _H
+         + rb"{4}-" + _H + rb"{4}-" + _H + rb"{12}(?![A-Za-z0-9])")
+_RUN = rb"(?:(?<![A-Za-z0-9])-)?(?<![A-Za-z0-9])[A-Za-z]*+[0-9][A-Za-z0-9]*+"  # possessive: no backtracking in words
 _SKELETON_RE = re.compile(_PORT + rb"|" + _UUID + rb"|" + _RUN)
 
 
