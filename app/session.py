@@ -20,9 +20,9 @@ class Session:
     runner: IncidentRunner
 
     @classmethod
-    def open(cls, home: Path | None = None) -> "Session":
-        """Open (creating if needed) the state folder and everything on it."""
-        settings = Settings.from_env(home=home)
+    def open(cls, home: Path | None = None, *, config: Path | None = None) -> "Session":
+        """Open (creating if needed) the state folder and everything on it; `config` is a lumos.yaml (live stack)."""
+        settings = Settings.from_env(home=home, config=config)
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         resources = Resources.from_settings(settings)
         runner = IncidentRunner(resources, open_sqlite_checkpointer(settings.checkpoint_db))

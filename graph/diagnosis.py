@@ -85,16 +85,22 @@ class DiagnosisNodes:
         incident_id = state.get("incident_id") or str(config.get("configurable", {}).get("thread_id", ""))
         if not incident_id:
             raise ValueError("an incident needs an incident_id or a thread_id")
+        sources, notes = self._live_sources(incident_id, alert, dict(state.get("sources") or {}))
         self.r.audit.append(
             incident_id,
             "incident.opened",
-            {"alert": alert, "sources": dict(state.get("sources") or {})},
+            {"alert": alert, "sources": sources},
             actor=f"alert:{alert.source}",
             dedupe_key="incident.opened",
         )
-        workflow = select_workflow(self.r, {**state, "incident_id": incident_id}, alert)
+        if notes is not None:
+            self.r.audit.append(incident_id, "sources.collected", {"notes": notes, "sources": sources}, actor="graph:intake",
+                                dedupe_key="sources.collected")
+        workflow = select_workflow(self.r, {**state, "incident_id": incident_id, "sources": sources}, alert)  # type: ignore[typeddict-item]
         self.r.audit.append(incident_id, "workflow.selected", workflow, actor="graph:intake", dedupe_key="workflow.selected")
         return {
+            "sources": sources,
+            "notes": notes or [],
             "workflow": workflow,
             "stage_index": 0,
             "incident_id": incident_id,
@@ -103,6 +109,17 @@ class DiagnosisNodes:
             "started_at": state.get("started_at") or time.time(),
             "step_index": 0,
         }
+
+    def _live_sources(self, incident_id: str, alert: Alert, spec: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
+        """For a live incident not collected yet: read every configured source once (into the incident's
+        folder) and return (its spec, one note per source). Other incidents keep their spec (notes None)."""
+        if spec.get("kind") != "live" or spec.get("path"):
+            return spec, None
+        if self.r.live is None:
+            return {"kind": "none"}, ["live sources requested but no lumos.yaml is configured (--config or LUMOS_CONFIG)"]
+        new_spec, collected = self.r.live.collect(self.r.settings, incident_id, alert)
+        self.r.live.seed_world(self.r.settings.simenv_db, incident_id)
+        return dict(new_spec), [s.line() for s in collected.statuses]
 
     def triage(self, state: IncidentState, config: RunnableConfig) -> dict[str, Any]:
         """Coordinator: decide incident/baseline windows, focus services and which agents run."""

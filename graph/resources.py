@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lumos.graph.audit import AuditTrail
+from lumos.graph.live import Live
 from lumos.graph.workflow_spec import BUILTIN_AGENTS, NotifyTarget
 from lumos.graph.workflows import Known, WorkflowCatalog
 from lumos.tools.actions.registry import ActionRegistry, default_registry
@@ -18,6 +19,7 @@ from lumos.tools.domain import ActionResult
 from lumos.tools.runbooks.library import RunbookLibrary
 from lumos.tools.runbooks.search import LexicalRunbookIndex, RunbookIndex
 from lumos.tools.diagnosis_model import DEFAULT_MODEL, DiagnosisModel, load_model
+from lumos.tools.live.config import read_secret
 from lumos.tools.settings import Settings
 
 
@@ -71,20 +73,31 @@ class Resources:
     """Told of every escalation, whatever the workflow."""
     model: DiagnosisModel = DEFAULT_MODEL
     """The diagnosis scoring model (weights and calibration); `LUMOS_DIAGNOSIS_MODEL` overrides it."""
+    live: Live | None = None
+    """The live stack of `lumos.yaml` (settings.config), when one is configured."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Resources":
+    def from_settings(cls, settings: Settings, *, live: Live | None = None) -> "Resources":
         """The embedded defaults: SQLite audit trail, bundled + configured runbooks and workflows, plugins, simulated environment.
 
-        An invalid workflow stops start-up with an InputError naming its file and line; a broken plugin does not.
+        With `settings.config` (lumos.yaml), live incidents read its sources and run actions on its backends;
+        replayed cases keep the simulated environment. An invalid workflow or config stops start-up with an
+        InputError naming its file and line; a broken plugin does not.
         """
         plugins, registry, library, known = load_extensions(settings)
         workflows = WorkflowCatalog.load(settings.workflow_dirs, known)
         notifiers = [NotifyTarget(kind=kind, url=url, name=f"settings:{kind}")
                      for kind, url in (("webhook", settings.notify_webhook_url), ("slack", settings.notify_slack_url)) if url]
         simenv_db = settings.simenv_db
+        if live is None and settings.config is not None:
+            live = Live.open(settings)
+        if live is not None:
+            notifiers += [NotifyTarget(kind=t.kind, url=read_secret(t.url_env, "notify.targets.url_env") or "",
+                                       name=t.name or f"lumos.yaml:{t.kind}") for t in live.config.notify.targets]
 
         def backend_for(incident_id: str) -> ActionBackend:
+            if live is not None and live.is_live(incident_id):
+                return live.backends.for_incident(lambda: SimulatedEnvironment.open(simenv_db, incident_id))
             return SimulatedEnvironment.open(simenv_db, incident_id)
 
         return cls(
@@ -98,4 +111,5 @@ class Resources:
             plugins=plugins,
             notifiers=notifiers,
             model=load_model(settings.diagnosis_model),
+            live=live,
         )

@@ -22,7 +22,8 @@ class NoSources:
 
 
 def open_sources(spec: SourceSpec | None) -> CaseFiles | NoSources:
-    """The data sources named by `spec` (a case folder is the embedded default)."""
-    if spec and spec.get("kind") == "case" and spec.get("path"):
+    """The data sources named by `spec`: a case folder (the embedded default), or the folder a live
+    incident's data was collected into at intake (`lumos.graph.live`); before that, nothing."""
+    if spec and spec.get("kind") in ("case", "live") and spec.get("path"):
         return open_case(spec["path"])
     return NoSources()

@@ -38,8 +38,9 @@ def sum_usage(left: dict[str, dict[str, float]] | None, right: dict[str, dict[st
 class SourceSpec(TypedDict, total=False):
     """Where the incident's observability data lives (serialisable so a resumed process can reopen it)."""
 
-    kind: Literal["case", "none"]
+    kind: Literal["case", "live", "none"]
     path: str
+    """The case folder; for a live incident, the folder its data was collected into at intake."""
 
 
 class IncidentState(TypedDict, total=False):

@@ -65,6 +65,7 @@ class Settings(StrictModel):
     notify_timeout_s: float = Field(default=5.0, gt=0, description="Seconds one notification request may take.")
     plugins: bool = Field(default=True, description="Load agents, tools, sources and actions from installed entry points.")
     prompt_dir: Path | None = Field(default=None, description="Folder whose *.j2 files override the bundled prompt templates.")
+    config: Path | None = Field(default=None, description="lumos.yaml: live sources, action backends, notifications (see `lumos config example`).")
 
     @property
     def state_dir(self) -> Path:

@@ -12,7 +12,7 @@ from lumos.app.cli.errors import fail, user_errors
 from lumos.evals.cases import discover_cases
 from lumos.evals.validate import validate_case
 
-cases_app = typer.Typer(help="Validate recorded incident cases and generate synthetic ones.", no_args_is_help=True)
+cases_app = typer.Typer(help="Validate, generate and record incident cases.", no_args_is_help=True)
 
 
 @cases_app.command("validate")

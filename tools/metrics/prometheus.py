@@ -208,12 +208,14 @@ class PrometheusMetricSource:
         out.samples.sort(key=lambda s: (s.ts, s.service, s.metric, s.instance or ""))
         return out
 
-    def query_range(self, query: str, window: TimeWindow, *, metric: str, services: Sequence[str] | None = None) -> list[MetricSample] | PrometheusFailure:
+    def query_range(self, query: str, window: TimeWindow, *, metric: str, services: Sequence[str] | None = None,
+                    service_label: str | None = None) -> list[MetricSample] | PrometheusFailure:
         """Run one PromQL range query over `window`; its series become samples named `metric`.
 
         Returns the samples, or a PrometheusFailure saying why there are none. Points at
         window.end are dropped (the window is closed-open), as are NaN/Inf values and series
-        without the service label (unless exactly one service was asked for).
+        without the service label (`service_label`, default the source's; unless exactly one
+        service was asked for).
         """
         step = self.step_for(window)
         form = {"query": query, "start": f"{window.start.timestamp():.3f}", "end": f"{window.end.timestamp():.3f}", "step": f"{step:g}"}
@@ -238,12 +240,13 @@ class PrometheusMetricSource:
             return fail("http_status", f"HTTP {resp.status_code} from {resp.request.url}: {resp.text[:200]!r}", resp.status_code)
         if not isinstance(body, dict):
             return fail("bad_response", f"not a JSON object: {resp.text[:200]!r}", resp.status_code)
-        parsed = self._parse(body, window, metric, services)
+        parsed = self._parse(body, window, metric, services, service_label or self.service_label)
         if parsed is None:
             return fail("bad_response", f"unexpected answer shape: {str(body)[:200]}", resp.status_code)
         return parsed
 
-    def _parse(self, body: dict[str, Any], window: TimeWindow, metric: str, services: Sequence[str] | None) -> list[MetricSample] | None:
+    def _parse(self, body: dict[str, Any], window: TimeWindow, metric: str, services: Sequence[str] | None,
+               service_label: str) -> list[MetricSample] | None:
         """Samples from a successful query_range answer; None when its shape is not a matrix."""
         data = body.get("data")
         if body.get("status") != "success" or not isinstance(data, dict) or data.get("resultType") != "matrix" or not isinstance(data.get("result"), list):
@@ -255,7 +258,7 @@ class PrometheusMetricSource:
             if not isinstance(series, dict) or not isinstance(series.get("values", []), list):
                 return None
             labels = series.get("metric") or {}
-            service = labels.get(self.service_label) or only
+            service = labels.get(service_label) or only
             if not service or (wanted and service not in wanted):
                 continue
             instance = labels.get("instance")
