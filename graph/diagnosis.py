@@ -118,7 +118,7 @@ class DiagnosisNodes:
         if self.r.live is None:
             return {"kind": "none"}, ["live sources requested but no lumos.yaml is configured (--config or LUMOS_CONFIG)"]
         new_spec, collected = self.r.live.collect(self.r.settings, incident_id, alert)
-        self.r.live.seed_world(self.r.settings.simenv_db, incident_id)
+        self.r.live.seed_world(self.r.settings.simenv_db, incident_id, alert)
         return dict(new_spec), [s.line() for s in collected.statuses]
 
     def triage(self, state: IncidentState, config: RunnableConfig) -> dict[str, Any]:

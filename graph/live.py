@@ -58,11 +58,15 @@ class Live:
             alert, folder, case_id=incident_id)
         return {"kind": "live", "path": str(folder)}, collected
 
-    def seed_world(self, simenv_db: Path, incident_id: str) -> None:
-        """Give the incident's simulated world the collected topology (no faults), once."""
+    def seed_world(self, simenv_db: Path, incident_id: str, alert: Alert) -> None:
+        """Give the incident's simulated world the collected topology and deployed versions (no faults), once."""
         env = SimulatedEnvironment.open(simenv_db, incident_id)
-        if not env.exists:
-            env.seed(CaseFiles(snapshot_dir(self.state_dir, incident_id)).topology)
+        if env.exists:
+            return
+        data = CaseFiles(snapshot_dir(self.state_dir, incident_id))
+        versions = {c.service: (c.version, c.previous_version) for c in data.changes
+                    if c.kind == "deploy" and c.version and c.ts <= alert.starts_at}
+        env.seed(data.topology, versions=versions)
 
     def close(self) -> None:
         """Close the backends and the stores."""

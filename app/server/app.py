@@ -16,7 +16,9 @@ from fastapi.staticfiles import StaticFiles
 from lumos.app.server.auth import Principal, TokenBook, require
 from lumos.app.server.config import Role, ServerSettings
 from lumos.app.server.payloads import GenericPayload, PagerDutyWebhook
+from lumos.app.server.routes_changes import router as changes_router
 from lumos.app.server.routes_incidents import router as incidents_router
+from lumos.app.server.routes_otlp import router as otlp_router
 from lumos.app.server.routes_webhooks import router as webhooks_router
 from lumos.app.server.runtime import ServerRuntime
 from lumos.app.server.views import ApprovalRequest, Health
@@ -77,6 +79,8 @@ def create_app(config: ServerSettings, runtime: ServerRuntime | None = None) -> 
     app.state.tokens = TokenBook(config.api_tokens)
     app.include_router(webhooks_router)
     app.include_router(incidents_router)
+    app.include_router(changes_router)
+    app.include_router(otlp_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -75,6 +75,7 @@ class ServerSettings(StrictModel):
     api_tokens: list[ApiToken] = Field(default_factory=list, description="Bearer tokens and their roles.")
     pagerduty_secret: str | None = Field(default=None, repr=False, description="Secret of the PagerDuty v3 webhook subscription.")
     data_case: Path | None = Field(default=None, description="Case folder whose data serves webhook incidents (none by default).")
+    config: Path | None = Field(default=None, description="lumos.yaml: live sources, OTLP receiver, changes webhook, action backends.")
     group_by: list[str] = Field(default_factory=lambda: ["alertname", "service"], description="Labels that group alerts into one incident.")
     group_window_s: float = Field(default=3600.0, gt=0, description="An alert joins an incident of its group opened at most this long ago.")
     workers: int = Field(default=2, ge=1, le=64, description="Incidents run concurrently by this process.")
@@ -94,7 +95,7 @@ class ServerSettings(StrictModel):
 
     def lumos_settings(self) -> Settings:
         """The core LUMOS settings on the same state folder."""
-        return Settings.from_env(home=self.home)
+        return Settings.from_env(home=self.home, config=self.config)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "ServerSettings":

@@ -37,7 +37,13 @@ class ServerRuntime:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         db = open_database(config.database_url, settings.state_dir / "serve.sqlite")
         closers: list[Callable[[], None]] = [db.close]
-        resources = Resources.from_settings(settings)
+        live = None
+        if settings.config is not None:
+            from lumos.graph.live import Live
+
+            live = Live.open(settings, db=db)  # the span and change stores share the server's database
+            closers.append(live.backends.close)
+        resources = Resources.from_settings(settings, live=live)
         checkpointer: Any
         if config.fleet:
             from lumos.graph.audit_postgres import PostgresAuditTrail
@@ -54,16 +60,18 @@ class ServerRuntime:
         return cls(config=config, settings=settings, store=IncidentStore(db), resources=resources, runner=runner, closers=closers)
 
     def sources(self) -> dict[str, Any]:
-        """The data sources of a webhook incident: the configured case folder, or none."""
+        """The data sources of a webhook incident: the configured case folder, the live stack (collected at intake), or none."""
         if self.config.data_case is not None:
             return {"kind": "case", "path": str(Path(self.config.data_case).expanduser().resolve())}
+        if self.resources.live is not None:
+            return {"kind": "live"}
         return {"kind": "none"}
 
     def seed_world(self, incident_id: str, sources: dict[str, Any]) -> None:
         """Create the incident's simulated world once: from the configured case, else an empty topology."""
         with SimulatedEnvironment.open(self.settings.simenv_db, incident_id) as env:
-            if env.exists:
-                return
+            if env.exists or sources.get("kind") == "live":
+                return  # a live incident's world is seeded from its collected topology at intake
             if sources.get("kind") != "case":
                 env.seed(Topology())
                 return

@@ -149,6 +149,8 @@ class ChangesSource(_Conf):
     webhook: bool = Field(default=True, description="Read events received on POST /webhooks/changes.")
     kubernetes: KubernetesAccess | None = Field(default=None, description="Also read ReplicaSet revisions (rollout history).")
     lookback_s: float = Field(default=6 * 3600.0, gt=0, description="How far before the alert changes are read.")
+    github_secret_env: str | None = Field(default=None, pattern=ENV_NAME,
+                                          description="Variable holding the GitHub webhook secret (X-Hub-Signature-256 instead of a bearer token).")
 
 
 class Sources(_Conf):
