@@ -55,6 +55,17 @@ def discover_cases(roots: list[Path]) -> list[CaseRef]:
 
 
 def load_truth(case_dir: Path) -> GroundTruth | None:
-    """truth.yaml of a case, or None when the case is not scored."""
+    """truth.yaml of a case, or None when the case is not scored (no file, or an unfilled template: comments only)."""
     path = case_dir / TRUTH_FILE
-    return read_yaml(path, GroundTruth) if path.is_file() else None
+    if not path.is_file() or truth_is_template(path):
+        return None
+    return read_yaml(path, GroundTruth)
+
+
+def truth_is_template(path: Path) -> bool:
+    """True for a truth.yaml that holds only comments (the template `lumos cases record` writes)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())

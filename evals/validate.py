@@ -43,6 +43,8 @@ def validate_case(ref: CaseRef) -> CaseCheck:
         truth = load_truth(ref.path)
     except InputError as exc:
         check.errors.append(str(exc))
+    if truth is None and (ref.path / TRUTH_FILE).is_file():
+        check.warnings.append(f"{ref.path / TRUTH_FILE}: an unfilled template (comments only): the case is replayed but not scored")
     if "info" not in loaded:
         return check
     window = case.info.window

@@ -50,3 +50,23 @@ def generate(
 
     paths = generate_cases(out, count=count, services=services, seed=seed)
     typer.echo(f"wrote {len(paths)} case(s) to {out}")
+
+
+@cases_app.command("record")
+@user_errors
+def record(
+    incident: str = typer.Option(..., "--incident", help="The id of a live incident (lumos investigate, or lumos serve --config)."),
+    out: Path = typer.Option(..., "--out", help="The case folder to write (must not exist yet)."),
+    config: Path | None = typer.Option(None, "--config", help="lumos.yaml of the stack (its server.home is the state folder)."),
+    home: Path | None = typer.Option(None, "--home", envvar="LUMOS_HOME", help="State folder the incident ran in (default ~/.lumos)."),
+) -> None:
+    """Turn a live incident into a recorded case: what the investigation read (bounded and redacted when it
+    was collected) plus a truth.yaml template to fill in. `lumos eval` on the folder replays it to the
+    same ranking; once truth.yaml is filled in, the case is scored."""
+    from lumos.app.recording import record_incident
+    from lumos.tools.live.config import config_path, load_config
+
+    path = config_path(config)
+    stack_home = load_config(path).server.home if path else None
+    written = record_incident(incident, out, home=home or stack_home)
+    typer.echo(f"wrote case {written} (fill in {written / 'truth.yaml'} to score it; lumos eval {written})")
