@@ -88,8 +88,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def monitoring(base: Path, webhook_url: str, token: str) -> Iterator[Monitoring]:
-    """Start Alertmanager (webhook to `webhook_url` with a bearer token) and Prometheus; stop both after."""
+def monitoring(base: Path, webhook_url: str, token: str, *, rules: str = RULES, target: str | None = None) -> Iterator[Monitoring]:
+    """Start Alertmanager (webhook to `webhook_url` with a bearer token) and Prometheus; stop both after.
+
+    Prometheus scrapes the test's gauge, or `target` (host:port, its labels kept: honor_labels) with `rules`.
+    """
     base.mkdir(parents=True, exist_ok=True)
     am_port, prom_port = free_port(), free_port()
     (base / "alertmanager.yml").write_text(
@@ -98,13 +101,13 @@ def monitoring(base: Path, webhook_url: str, token: str) -> Iterator[Monitoring]
         f"  - url: {webhook_url}\n    send_resolved: true\n"
         f"    http_config: {{authorization: {{type: Bearer, credentials: {token}}}}}\n"
     )
-    (base / "rules.yml").write_text(RULES)
+    (base / "rules.yml").write_text(rules)
     with Gauge() as gauge:
         (base / "prometheus.yml").write_text(
             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
             "rule_files: [rules.yml]\n"
             f"alerting: {{alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]}}]}}\n"
-            f"scrape_configs: [{{job_name: app, static_configs: [{{targets: ['127.0.0.1:{gauge.port}']}}]}}]\n"
+            f"scrape_configs: [{{job_name: app, honor_labels: true, static_configs: [{{targets: ['{target or f'127.0.0.1:{gauge.port}'}']}}]}}]\n"
         )
         am = _spawn([ALERTMANAGER or "prometheus-alertmanager", f"--config.file={base / 'alertmanager.yml'}",
                      f"--storage.path={base / 'am-data'}", f"--web.listen-address=127.0.0.1:{am_port}",

@@ -57,7 +57,10 @@ def wait_until(check, timeout: float, interval: float = 0.1, what: str = "condit
 class ServerProcess:
     """A `python -m lumos.app.server` subprocess on a loopback port."""
 
-    def __init__(self, home: Path, *, env: dict[str, str] | None = None, port: int | None = None, log: Path | None = None):
+    def __init__(self, home: Path, *, env: dict[str, str] | None = None, port: int | None = None, log: Path | None = None,
+                 config: Path | None = None):
+        self.config = config
+        """When given, the server is started as `lumos serve --config FILE` (the CLI) instead of `python -m lumos.app.server`."""
         self.home = home
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -68,8 +71,11 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         """Start and wait until /healthz answers."""
         handle = open(self.log, "ab")
+        listen = ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+        command = ([sys.executable, "-c", "from lumos.app.cli import main; main()", "serve", "--config", str(self.config), *listen]
+                   if self.config else [sys.executable, "-m", "lumos.app.server", *listen])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lumos.app.server", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+            command,
             env=self.env, stdout=handle, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True,
         )
         handle.close()

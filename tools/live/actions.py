@@ -53,7 +53,7 @@ class ActionRequests:
                 return "exec " + json.dumps(build_argv(template, params))
             except CommandError as exc:
                 raise ValueError(str(exc)) from None
-        return f"simulated environment: {action} {_body(params)}"
+        return f"{action} {_body(params)}"
 
     def _kubernetes(self, action: str, params: dict[str, Any]) -> str:
         k = self.conf.kubernetes

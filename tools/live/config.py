@@ -219,6 +219,18 @@ class Actions(_Conf):
         missing = sorted(b for b in self.backends_used() if b != "simulated" and getattr(self, b) is None)
         if missing:
             raise ValueError(f"backend {missing[0]} is used but has no `{missing[0]}:` section")
+        if self.default.backend == "kubernetes":
+            raise ValueError("the kubernetes backend runs only restart_service, scale_service and rollback_deploy: keep the default "
+                             "on simulated, http or command and route those actions with per_action")
+        from lumos.tools.actions.registry import default_action_registry
+
+        registry = default_action_registry()
+        for action, route in self.per_action.items():
+            if action not in registry:
+                continue  # a plugin action: checked when it runs
+            wanted = "http_hook" if route.backend == "http" else route.backend
+            if wanted not in registry.get(action).backends:
+                raise ValueError(f"per_action.{action}: the {route.backend} backend cannot run {action}")
         return self
 
 
