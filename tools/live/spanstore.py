@@ -2,8 +2,9 @@
 
 `lumos serve` writes every span it receives on POST /v1/traces here; an investigation reads the
 spans of its window (capped) and the call edges seen over a longer lookback. Retention deletes
-spans that started more than `retention_s` ago and, past `max_spans`, the oldest ones, so the
-table never grows without bound whatever the senders do.
+spans that started more than `retention_s` ago and, past `max_spans`, the oldest ones (checked
+every max_spans/10 spans, at most 20,000, and every 30 s), so the table stays within about
+1.1 x max_spans whatever the senders do.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class SpanStore:
             tx.many(insert, rows)
         with self._lock:
             self._since_prune += len(rows)
-            due = self._since_prune >= PRUNE_EVERY_SPANS or time.monotonic() - self._pruned_at >= PRUNE_EVERY_S
+            every = min(PRUNE_EVERY_SPANS, max(1, self.max_spans // 10))
+            due = self._since_prune >= every or time.monotonic() - self._pruned_at >= PRUNE_EVERY_S
         if due:
             self.prune()
         return len(rows)
