@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -57,13 +55,16 @@ def test_secrets_are_read_from_named_variables(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_cli_example_check_and_exit_codes(tmp_path: Path) -> None:
-    lumos = [sys.executable, "-c", "from lumos.app.cli import main; main()"]
-    example = subprocess.run([*lumos, "config", "example"], capture_output=True, text=True, check=True).stdout
+    from typer.testing import CliRunner
+
+    from lumos.app.cli.main import app
+
+    example = CliRunner().invoke(app, ["config", "example"]).output
     good = _write(tmp_path, example)
-    ok = subprocess.run([*lumos, "config", "check", str(good)], capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stderr
+    ok = CliRunner().invoke(app, ["config", "check", str(good)])
+    assert ok.exit_code == 0, ok.output
     bad = tmp_path / "bad.yaml"
     bad.write_text(example.replace("  traces:\n", "  tracess:\n"))
-    failed = subprocess.run([*lumos, "config", "check", str(bad)], capture_output=True, text=True)
-    assert failed.returncode == 2
-    assert "sources.tracess: unknown field; did you mean 'traces'?" in failed.stderr and "Traceback" not in failed.stderr
+    failed = CliRunner().invoke(app, ["config", "check", str(bad)])
+    assert failed.exit_code == 2
+    assert "sources.tracess: unknown field; did you mean 'traces'?" in failed.output and "Traceback" not in failed.output

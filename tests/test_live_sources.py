@@ -147,3 +147,19 @@ def test_configured_actions_route_and_describe_dry_runs(tmp_path: Path) -> None:
         assert routed.check("service_exists", {"service": "cart"}).ok
     finally:
         backends.close()
+
+
+def test_config_check_probe_says_which_sources_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lumos.app.cli.main import app
+
+    routes = {"GET /api/v1/query": [200, {"status": "success", "data": {"resultType": "vector", "result": []}}]}
+    with Answering(routes) as prom:
+        config = tmp_path / "lumos.yaml"
+        config.write_text(f"sources:\n  metrics: {{url: '{prom.url}'}}\n  logs: {{url: 'http://127.0.0.1:{free_port()}', timeout_s: 1}}\n"
+                          "  traces: {type: otlp}\n")
+        result = CliRunner().invoke(app, ["config", "check", str(config), "--probe", "--home", str(tmp_path / "home")])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert any(line.strip().startswith("ok") and "metrics:" in line and "answers PromQL" in line for line in lines), lines
+    assert any("FAILED logs:" in line and "ConnectionError" in line for line in lines), lines
+    assert any(line.strip().startswith("ok") and "traces: span store holds 0 span(s)" in line for line in lines), lines
