@@ -43,7 +43,13 @@ def _peak_mb() -> float:
 
 
 def _child(args: argparse.Namespace) -> None:
-    """One timed run in this process; prints a JSON line."""
+    """One timed run in this process; prints a JSON line (with --profile, the top functions on stderr)."""
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     t0 = time.perf_counter()
     from lumos.app.session import Session
 
@@ -58,6 +64,11 @@ def _child(args: argparse.Namespace) -> None:
         session = Session.open(Path(args.home))
         _, outcome = start_case_incident(session.runner, session.settings.simenv_db, Path(args.case), incident_id=args.incident)
     seconds = time.perf_counter() - t0
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
     print(json.dumps({"seconds": seconds, "peak_mb": _peak_mb(), "ranking": [h.service for h in outcome.hypotheses[:5]],
                       "notes": [n for n in outcome.notes if n.startswith("source ")]}))
 
@@ -139,11 +150,13 @@ def _start_prometheus(base: Path, services: list[str], root: str) -> tuple[subpr
     raise SystemExit("prometheus did not become ready")
 
 
-def _run(kind: str, **kw: str) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, *[x for k, v in kw.items() for x in (f"--{k}", v)]]
+def _run(kind: str, profile: bool, **kw: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", kind, *[x for k, v in kw.items() for x in (f"--{k}", v)], *(["--profile"] if profile else [])]
     done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "LUMOS_PLUGINS": "0"})
     if done.returncode != 0:
         raise SystemExit(f"{kind} run failed:\n{done.stderr[-3000:]}")
+    if profile:
+        print(f"--- profile of the {kind} run ---\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -153,6 +166,7 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=200_000)
     parser.add_argument("--logs", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="Profile both timed runs (cProfile, printed; slower).")
     for hidden in ("child", "home", "config", "alert", "case", "incident"):
         parser.add_argument(f"--{hidden}", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -205,13 +219,13 @@ def main() -> None:
                                                                   "starts_at": alert_at.isoformat()}]}))
         print(f"set-up {time.perf_counter() - t:.1f} s: {len(services)} services, {len(spans):,} spans stored, {args.logs:,} log lines in "
               f"osmem-server, metrics {'in Prometheus ' + prom_url if prom_url else 'skipped (no prometheus/promtool)'}; root cause {root}, alert on {entry}")
-        live = _run("live", home=str(home), config=str(config), alert=str(alert), incident="bench-live")
+        live = _run("live", args.profile, home=str(home), config=str(config), alert=str(alert), incident="bench-live")
         case = base / "case"
         from lumos.app.recording import record_incident
 
         record_incident("bench-live", case, home=home)
         replay_home = base / "replay-home"
-        replay = _run("replay", home=str(replay_home), case=str(case), incident="bench-replay")
+        replay = _run("replay", args.profile, home=str(replay_home), case=str(case), incident="bench-replay")
         for line in live["notes"]:
             print(f"  {line}")
         print(f"live   (alert -> ranked diagnosis from live sources): {live['seconds']:.2f} s, peak RSS {live['peak_mb']:.0f} MB; top {live['ranking'][:3]}")

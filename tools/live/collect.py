@@ -22,10 +22,10 @@ import yaml
 from pydantic import BaseModel
 
 from lumos.tools.casefiles import read_yaml
-from lumos.tools.domain import Alert, Change, LogRecord, MetricSample, Span, TimeWindow, Topology
+from lumos.tools.domain import Alert, CallEdge, Change, LogRecord, MetricSample, TimeWindow, Topology
 from lumos.tools.live.config import Lookback
 from lumos.tools.live.stack import LiveStack
-from lumos.tools.topology.derive import derive_topology, with_services
+from lumos.tools.topology.derive import with_services
 
 STATUS_FILE = "sources.json"
 Redact = Callable[[str], str]
@@ -111,16 +111,16 @@ class Collector:
         now = now or datetime.now(timezone.utc)
         window = live_window(alert.starts_at, sources.window, self.onset_lookback_s, now)
         statuses: list[SourceStatus] = []
-        logs = self._logs(window, statuses)
-        metrics = self._metrics(window, statuses)
-        spans = self._spans(window, statuses)
-        changes = self._changes(alert, window, statuses)
-        seen = {r.service for r in logs} | {m.service for m in metrics} | {c.service for c in changes} | {alert.service or ""}
-        topology = self._topology(window, spans, seen, statuses)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
         try:
-            self._write(tmp, alert, case_id, window, logs, metrics, spans, changes, topology, statuses)
+            logs = self._logs(window, statuses)
+            metrics = self._metrics(window, statuses)
+            self._spans(window, tmp / "spans.jsonl", statuses)
+            changes = self._changes(alert, window, statuses)
+            seen = {r.service for r in logs} | {m.service for m in metrics} | {c.service for c in changes} | {alert.service or ""}
+            topology = self._topology(window, seen, statuses)
+            self._write(tmp, alert, case_id, window, logs, metrics, changes, topology, statuses)
             if out.exists():
                 shutil.rmtree(out)
             tmp.rename(out)
@@ -172,20 +172,22 @@ class Collector:
             statuses.append(SourceStatus(source="metrics", ok=True, items=len(got.samples), detail=detail, partial=bool(got.failures)))
         return got.samples
 
-    def _spans(self, window: TimeWindow, statuses: list[SourceStatus]) -> list[Span]:
+    def _spans(self, window: TimeWindow, path: Path, statuses: list[SourceStatus]) -> None:
         conf = self.stack.config.sources.traces
         if conf is None:
-            return []
+            return
         try:
-            spans, capped = self.stack.spans.window(window, limit=conf.max_spans)
+            count, capped = self.stack.spans.write_jsonl(window, path, limit=conf.max_spans)
         except Exception as exc:
+            path.unlink(missing_ok=True)
             statuses.append(SourceStatus(source="traces", ok=False, detail=f"span store: {failure_reason(exc)}"))
-            return []
-        detail = f"{len(spans)} span(s) received over OTLP"
+            return
+        if not count:
+            path.unlink(missing_ok=True)
+        detail = f"{count} span(s) received over OTLP"
         if capped:
-            detail = f"read the first {len(spans)} spans of the window (cap sources.traces.max_spans); later ones left out"
-        statuses.append(SourceStatus(source="traces", ok=True, items=len(spans), detail=detail, capped=capped))
-        return spans
+            detail = f"read the first {count} spans of the window (cap sources.traces.max_spans); later ones left out"
+        statuses.append(SourceStatus(source="traces", ok=True, items=count, detail=detail, capped=capped))
 
     def _changes(self, alert: Alert, window: TimeWindow, statuses: list[SourceStatus]) -> list[Change]:
         conf = self.stack.config.sources.changes
@@ -211,7 +213,7 @@ class Collector:
                 statuses.append(SourceStatus(source="changes.kubernetes", ok=False, detail=failure_reason(exc)))
         return [c.model_copy(update={"summary": self.redact(c.summary)}) for c in sorted(found, key=lambda c: c.ts)]
 
-    def _topology(self, window: TimeWindow, spans: list[Span], seen: set[str], statuses: list[SourceStatus]) -> Topology | None:
+    def _topology(self, window: TimeWindow, seen: set[str], statuses: list[SourceStatus]) -> Topology | None:
         conf = self.stack.config.sources.topology
         if conf is None:
             return None  # derived from the collected data when the folder is read
@@ -225,17 +227,15 @@ class Collector:
                 base = KubernetesReader(api_client(conf.kubernetes), conf.kubernetes.namespace).topology()
             else:
                 base = Topology()
-            if conf.type != "static":
+            if conf.type != "static":  # plus the services and call edges (span parentage) of the stored spans
                 names, edges = self.stack.spans.edges(window)
-                derived = derive_topology(spans, names)
-                calls = {(e.caller, e.callee) for e in derived.calls} | set(edges)
-                base = Topology(services=list(base.services) + [s for s in with_services(Topology(), names).services
-                                                                 if base.get(s.name) is None],
-                                calls=[{"caller": a, "callee": b} for a, b in sorted(calls)])  # type: ignore[misc]
+                base = with_services(base, names)
+                known = {(e.caller, e.callee) for e in base.calls}
+                base = base.model_copy(update={"calls": [*base.calls, *(CallEdge(caller=a, callee=b) for a, b in edges if (a, b) not in known)]})
         except Exception as exc:
             statuses.append(SourceStatus(source="topology", ok=False, detail=f"{conf.type}: {failure_reason(exc)}; derived from the data instead"))
             return None
-        topology = with_services(Topology.model_validate(base.model_dump()), sorted(seen))
+        topology = with_services(base, sorted(seen))
         statuses.append(SourceStatus(source="topology", ok=True, items=len(topology.services),
                                      detail=f"{conf.type}: {len(topology.services)} service(s), {len(topology.calls)} call edge(s)"))
         return topology
@@ -243,7 +243,8 @@ class Collector:
     # -- the folder ---------------------------------------------------------------------------
 
     def _write(self, folder: Path, alert: Alert, case_id: str, window: TimeWindow, logs: list[LogRecord], metrics: list[MetricSample],
-               spans: list[Span], changes: list[Change], topology: Topology | None, statuses: list[SourceStatus]) -> None:
+               changes: list[Change], topology: Topology | None, statuses: list[SourceStatus]) -> None:
+        """Every file but spans.jsonl (written straight from the span store)."""
         info = {"id": case_id, "title": alert.summary or alert.name, "system": "live", "source": "lumos live investigation",
                 "window": {"start": _iso(window.start), "end": _iso(window.end)}, "alert_time": _iso(alert.starts_at),
                 "notes": "; ".join(s.line() for s in statuses)}
@@ -252,10 +253,6 @@ class Collector:
         if logs:
             _jsonl(folder / "logs.jsonl", [{"ts": _iso(r.ts), "service": r.service, "instance": r.instance, "level": r.level,
                                             "message": r.message, "trace_id": r.trace_id} for r in logs])
-        if spans:
-            _jsonl(folder / "spans.jsonl", [{"trace_id": s.trace_id, "span_id": s.span_id, "parent_span_id": s.parent_span_id,
-                                             "service": s.service, "instance": s.instance, "operation": s.operation,
-                                             "start": _iso(s.start), "duration_ms": s.duration_ms, "status": s.status} for s in spans])
         if metrics:
             with (folder / "metrics.csv").open("w", encoding="utf-8", newline="") as fh:
                 writer = csv.writer(fh)

@@ -1,10 +1,11 @@
 """Log lines of an investigation's window from Elasticsearch/OpenSearch, filtered, counted and capped on the server.
 
 The server counts the window's lines per service (a date_histogram + terms aggregation) and
-filters by time; raw lines are fetched page by page (search_after). When the window holds more
-than `max_lines`, the window is cut into equal time slices and each slice gives its share of
-the cap (oldest first within a slice), so both the baseline and the incident keep lines from
-all along their span; the report then says how many of how many lines were read.
+filters by time; raw lines are fetched by time slice, one request each (a slice that fills a
+page of 10,000 is split and read again, so no deep paging or sort on _id is needed). When the
+window holds more than `max_lines`, it is cut into equal time slices and each slice gives its
+share of the cap (oldest first within a slice), so both the baseline and the incident keep
+lines from all along their span; the report then says how many of how many lines were read.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from datetime import timedelta
 from lumos.tools.domain import LogRecord, TimeWindow
 from lumos.tools.live.config import ElasticSource, read_secret
 from lumos.tools.logs.elastic import ElasticFields, ElasticLogSource
-from lumos.tools.logs.source import MAX_LIMIT, LogQuery
+from lumos.tools.logs.source import LogQuery
 
 SLICES = 12
+PAGE = 10_000  # Elasticsearch's default index.max_result_window: no deeper paging is needed
 
 
 @dataclass
@@ -48,17 +50,26 @@ def connect(conf: ElasticSource) -> ElasticLogSource:
     return ElasticLogSource.connect(conf.url, conf.index, fields=fields, timeout_s=conf.timeout_s, plain_json=plain, **kwargs)
 
 
-def _scan(source: ElasticLogSource, window: TimeWindow, budget: int) -> list[LogRecord]:
-    """Up to `budget` lines of `window`, oldest first."""
-    out: list[LogRecord] = []
-    q = LogQuery(start=window.start, end=window.end, limit=min(MAX_LIMIT, budget))
-    while len(out) < budget:
-        page = source.query(q)
-        out.extend(r.model_copy(update={"attrs": {}}) for r in page.records[: budget - len(out)])
-        if page.next_cursor is None or not page.records:
-            break
-        q = q.model_copy(update={"cursor": page.next_cursor, "limit": min(MAX_LIMIT, budget - len(out)) or 1})
-    return out
+def _slice(source: ElasticLogSource, window: TimeWindow, size: int) -> list[dict]:
+    """At most `size` hits of `window`, oldest first, with only the fields LUMOS reads."""
+    f = source.fields
+    res = source.search(query=source.bool_query(LogQuery(start=window.start, end=window.end)), size=size, track_total_hits=False,
+                        sort=[{f.timestamp: "asc"}], _source=[f.timestamp, f.service, f.level, f.message, f.trace_id, f.instance])
+    return list(res.get("hits", {}).get("hits", []))
+
+
+def _slices(window: TimeWindow, count: int) -> list[TimeWindow]:
+    step = window.seconds / count
+    return [TimeWindow(start=window.start + timedelta(seconds=step * i),
+                       end=window.end if i == count - 1 else window.start + timedelta(seconds=step * (i + 1))) for i in range(count)]
+
+
+def _all_of(source: ElasticLogSource, window: TimeWindow, depth: int = 0) -> list[dict]:
+    """Every hit of `window`: a slice that fills a whole page is split in two and read again."""
+    hits = _slice(source, window, PAGE)
+    if len(hits) < PAGE or depth >= 12 or window.seconds < 0.002:
+        return hits
+    return [h for part in _slices(window, 2) for h in _all_of(source, part, depth + 1)]
 
 
 def fetch_logs(source: ElasticLogSource, window: TimeWindow, max_lines: int) -> LogFetch:
@@ -71,12 +82,10 @@ def fetch_logs(source: ElasticLogSource, window: TimeWindow, max_lines: int) -> 
     total = sum(agg.totals.values())
     result = LogFetch(total=total, per_service=dict(agg.totals))
     if total <= max_lines:
-        result.records = _scan(source, window, max_lines)
-        result.total = max(total, len(result.records))
-        return result
-    step = window.seconds / SLICES
-    for i in range(SLICES):
-        part = TimeWindow(start=window.start + timedelta(seconds=step * i),
-                          end=window.end if i == SLICES - 1 else window.start + timedelta(seconds=step * (i + 1)))
-        result.records.extend(_scan(source, part, max_lines // SLICES))
+        hits = [h for part in _slices(window, max(1, -(-total // (PAGE // 2)))) for h in _all_of(source, part)][:max_lines]
+    else:
+        count = max(SLICES, -(-max_lines // PAGE))
+        hits = [h for part in _slices(window, count) for h in _slice(source, part, max_lines // count)]
+    result.records = [r for r in map(source.record, hits) if r is not None]
+    result.total = max(total, len(result.records))
     return result

@@ -9,10 +9,12 @@ every max_spans/10 spans, at most 20,000, and every 30 s), so the table stays wi
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 
 from lumos.tools.domain import Span, TimeWindow
 from lumos.tools.sqldb import Database
@@ -109,6 +111,26 @@ class SpanStore:
         spans = [Span.model_construct(trace_id=r[0], span_id=r[1], parent_span_id=r[2], service=r[3], instance=r[4], operation=r[5],
                                       start=from_us(int(r[6])), duration_ms=float(r[7]), status=r[8]) for r in rows[:limit]]
         return spans, len(rows) > limit
+
+    def write_jsonl(self, window: TimeWindow, path: Path, *, limit: int) -> tuple[int, bool]:
+        """Write the spans of `window` (oldest first, at most `limit`) as spans.jsonl of the case format,
+        straight from the rows; returns (spans written, True when more were there)."""
+        written = 0
+        with self.db.transaction() as tx:
+            rows = tx.rows(
+                "SELECT trace_id, span_id, parent_span_id, service, instance, operation, start_us, duration_ms, status"
+                " FROM lumos_spans WHERE start_us >= ? AND start_us < ? ORDER BY start_us, trace_id, span_id LIMIT ?",
+                (to_us(window.start), to_us(window.end), limit + 1),
+            )
+        dumps = json.dumps
+        with path.open("w", encoding="utf-8") as fh:
+            for r in rows[:limit]:
+                start = from_us(int(r[6])).isoformat().replace("+00:00", "Z")
+                fh.write(f'{{"trace_id":{dumps(r[0])},"span_id":{dumps(r[1])},"parent_span_id":{dumps(r[2])},"service":{dumps(r[3])},'
+                         f'"instance":{dumps(r[4])},"operation":{dumps(r[5])},"start":"{start}","duration_ms":{float(r[7])!r},'
+                         f'"status":{dumps(r[8])}}}\n')
+                written += 1
+        return written, len(rows) > limit
 
     def edges(self, window: TimeWindow, *, limit: int = 100_000) -> tuple[list[str], list[tuple[str, str]]]:
         """(services, caller -> callee edges) seen in spans that started in `window` (edges from span parentage)."""

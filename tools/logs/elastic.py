@@ -105,7 +105,8 @@ class ElasticLogSource:
 
     # -- query building ---------------------------------------------------------------------
 
-    def _bool(self, q: LogQuery) -> dict[str, Any]:
+    def bool_query(self, q: LogQuery) -> dict[str, Any]:
+        """The bool query (filters on time, services, levels; match_phrase on text) of `q`."""
         f = self.fields
         filters: list[dict[str, Any]] = []
         if q.start or q.end:
@@ -123,7 +124,8 @@ class ElasticLogSource:
         must: list[dict[str, Any]] = [{"match_phrase": {f.message: q.text}}] if q.text else []
         return {"bool": {"filter": filters, "must": must or [{"match_all": {}}]}}
 
-    def _search(self, **body: Any) -> dict[str, Any]:
+    def search(self, **body: Any) -> dict[str, Any]:
+        """One raw search on the index; LogSourceError with the reason when the server cannot answer."""
         try:
             return dict(self.client.options(request_timeout=self.timeout_s).search(index=self.index, **body))
         except ApiError as exc:
@@ -131,7 +133,8 @@ class ElasticLogSource:
         except TransportError as exc:
             raise LogSourceError(f"log backend unreachable or too slow: {type(exc).__name__}: {exc}") from None
 
-    def _record(self, hit: dict[str, Any]) -> LogRecord | None:
+    def record(self, hit: dict[str, Any]) -> LogRecord | None:
+        """The LogRecord of one hit (None without a timestamp or message)."""
         f, doc = self.fields, hit.get("_source") or {}
         ts = parse_timestamp(str(_get(doc, f.timestamp) or ""))
         message = _get(doc, f.message)
@@ -154,18 +157,18 @@ class ElasticLogSource:
             except ValueError:
                 raise InputError(f"cursor: expected the next_cursor of a previous page, got {q.cursor!r}") from None
         body: dict[str, Any] = {
-            "query": self._bool(q), "size": q.limit, "track_total_hits": True,
+            "query": self.bool_query(q), "size": q.limit, "track_total_hits": True,
             "sort": [{self.fields.timestamp: "asc"}, {"_id": "asc"}],
         }
         if after is not None:
             body["search_after"] = after
         elif q.offset:
             body["from"] = q.offset
-        res = self._search(**body)
+        res = self.search(**body)
         hits = res.get("hits", {}).get("hits", [])
         total = res.get("hits", {}).get("total", {})
         pattern = re.compile(q.regex) if q.regex else None
-        records = [r for r in (self._record(h) for h in hits) if r is not None and (pattern is None or pattern.search(r.message))]
+        records = [r for r in (self.record(h) for h in hits) if r is not None and (pattern is None or pattern.search(r.message))]
         more = len(hits) == q.limit
         cursor = json.dumps(hits[-1]["sort"]) if more and hits and "sort" in hits[-1] else None
         return LogPage(records=records, total=int(total.get("value", len(hits))) if isinstance(total, dict) else int(total),
@@ -179,7 +182,7 @@ class ElasticLogSource:
         if group_by == "template":
             return self._aggregate_templates(q, bucket_seconds)
         field = self.fields.service if group_by == "service" else self.fields.level
-        res = self._search(query=self._bool(q), size=0, aggs={
+        res = self.search(query=self.bool_query(q), size=0, aggs={
             "t": {"date_histogram": {"field": self.fields.timestamp, "fixed_interval": f"{max(1, int(bucket_seconds))}s",
                                      "min_doc_count": 1},
                   "aggs": {"k": {"terms": {"field": field, "size": 100, "missing": "NONE"}}}},
