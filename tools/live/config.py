@@ -42,8 +42,8 @@ def read_secret(env_name: str | None, what: str) -> str | None:
 class Lookback(_Conf):
     """How much data around the alert's `startsAt` an investigation reads."""
 
-    baseline_s: float = Field(default=1800.0, gt=0, description="Fault-free baseline read before the incident window.")
-    onset_s: float = Field(default=300.0, ge=0, description="The incident window opens this long before startsAt.")
+    baseline_s: float = Field(default=1800.0, gt=0, description="Fault-free baseline read before the incident window "
+                              "(which opens LUMOS_ONSET_LOOKBACK_S, default 120 s, before startsAt).")
     after_s: float = Field(default=300.0, ge=0, description="Data read after startsAt (capped at the time of the investigation).")
 
 
@@ -246,7 +246,6 @@ class Notify(_Conf):
     """Escalation notifications for every incident (workflows may add their own)."""
 
     targets: list[NotifyTarget] = Field(default_factory=list)
-    console_url: str | None = Field(default=None, description="Base URL of the web console, linked from notifications.")
 
 
 class OtlpReceiver(_Conf):

@@ -8,9 +8,10 @@ EXAMPLE = """\
 version: 1
 
 sources:
-  # What an investigation reads around the alert's startsAt: a fault-free baseline before the
-  # incident window, and the incident window itself (opening onset_s before startsAt).
-  window: {baseline_s: 1800, onset_s: 300, after_s: 300}
+  # What an investigation reads around the alert's startsAt: a fault-free baseline of baseline_s
+  # before the incident window (which opens LUMOS_ONSET_LOOKBACK_S, default 120 s, before startsAt)
+  # and the incident up to after_s after startsAt.
+  window: {baseline_s: 1800, after_s: 300}
 
   # Any Prometheus HTTP API (Prometheus, VictoriaMetrics, Thanos, Mimir).
   metrics:

@@ -66,7 +66,7 @@ def decode_protobuf(body: bytes) -> Decoded:
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)
-    except (DecodeError, RuntimeWarning, ValueError) as exc:
+    except (DecodeError, ValueError) as exc:
         raise OtlpError(f"not a protobuf ExportTraceServiceRequest: {exc}") from None
     out = Decoded()
     for rs in request.resource_spans:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lumos.tools.live.changestore import ChangeStore
 from lumos.tools.live.config import StackConfig, read_secret
@@ -34,7 +33,6 @@ class LiveStack:
     changes: ChangeStore
     db: Database
     own_db: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, config: StackConfig, state_dir: Path, *, db: Database | None = None) -> "LiveStack":
