@@ -9,12 +9,14 @@ from typing import Any
 
 from lumos.agents.llm.redact import Redactor
 from lumos.graph.state import SourceSpec
+from lumos.graph.workflow_spec import NotifyTarget
 from lumos.tools.actions.simenv import SimulatedEnvironment
 from lumos.tools.casefiles import CaseFiles
 from lumos.tools.domain import Alert
 from lumos.tools.live.actions import ConfiguredBackends
 from lumos.tools.live.collect import Collected, Collector
-from lumos.tools.live.config import StackConfig, load_config
+from lumos.tools.errors import InputError
+from lumos.tools.live.config import StackConfig, load_config, read_secret
 from lumos.tools.live.stack import LiveStack
 from lumos.tools.settings import Settings
 
@@ -60,13 +62,23 @@ class Live:
 
     def seed_world(self, simenv_db: Path, incident_id: str, alert: Alert) -> None:
         """Give the incident's simulated world the collected topology and deployed versions (no faults), once."""
-        env = SimulatedEnvironment.open(simenv_db, incident_id)
-        if env.exists:
-            return
-        data = CaseFiles(snapshot_dir(self.state_dir, incident_id))
-        versions = {c.service: (c.version, c.previous_version) for c in data.changes
-                    if c.kind == "deploy" and c.version and c.ts <= alert.starts_at}
-        env.seed(data.topology, versions=versions)
+        with SimulatedEnvironment.open(simenv_db, incident_id) as env:
+            if env.exists:
+                return
+            data = CaseFiles(snapshot_dir(self.state_dir, incident_id))
+            versions = {c.service: (c.version, c.previous_version) for c in data.changes
+                        if c.kind == "deploy" and c.version and c.ts <= alert.starts_at}
+            env.seed(data.topology, versions=versions)
+
+    def notifiers(self) -> list[NotifyTarget]:
+        """The `notify.targets` of lumos.yaml, their URLs read from the variables they name."""
+        out = []
+        for i, target in enumerate(self.config.notify.targets):
+            url = read_secret(target.url_env, f"notify.targets.{i}.url_env") or ""
+            if not url.startswith(("http://", "https://")):
+                raise InputError(f"environment variable {target.url_env} must hold an http(s) URL", field=f"notify.targets.{i}.url_env")
+            out.append(NotifyTarget(kind=target.kind, url=url, name=target.name or f"lumos.yaml:{target.kind}"))
+        return out
 
     def close(self) -> None:
         """Close the backends and the stores."""

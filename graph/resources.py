@@ -19,7 +19,6 @@ from lumos.tools.domain import ActionResult
 from lumos.tools.runbooks.library import RunbookLibrary
 from lumos.tools.runbooks.search import LexicalRunbookIndex, RunbookIndex
 from lumos.tools.diagnosis_model import DEFAULT_MODEL, DiagnosisModel, load_model
-from lumos.tools.live.config import read_secret
 from lumos.tools.settings import Settings
 
 
@@ -92,8 +91,7 @@ class Resources:
         if live is None and settings.config is not None:
             live = Live.open(settings)
         if live is not None:
-            notifiers += [NotifyTarget(kind=t.kind, url=read_secret(t.url_env, "notify.targets.url_env") or "",
-                                       name=t.name or f"lumos.yaml:{t.kind}") for t in live.config.notify.targets]
+            notifiers += live.notifiers()
 
         def backend_for(incident_id: str) -> ActionBackend:
             if live is not None and live.is_live(incident_id):

@@ -163,3 +163,20 @@ def test_config_check_probe_says_which_sources_answer(tmp_path: Path, monkeypatc
     assert any(line.strip().startswith("ok") and "metrics:" in line and "answers PromQL" in line for line in lines), lines
     assert any("FAILED logs:" in line and "ConnectionError" in line for line in lines), lines
     assert any(line.strip().startswith("ok") and "traces: span store holds 0 span(s)" in line for line in lines), lines
+
+
+def test_notify_targets_read_their_url_from_the_named_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lumos.graph.live import Live
+    from lumos.tools.errors import InputError
+    from lumos.tools.settings import Settings
+
+    config = StackConfig.model_validate({"notify": {"targets": [{"kind": "slack", "url_env": "LUMOS_TEST_SLACK"}]}})
+    live = Live.open(Settings(home=tmp_path), config=config)
+    try:
+        monkeypatch.setenv("LUMOS_TEST_SLACK", "https://hooks.slack.example/T0/B0/x")
+        assert [(t.kind, t.url) for t in live.notifiers()] == [("slack", "https://hooks.slack.example/T0/B0/x")]
+        monkeypatch.setenv("LUMOS_TEST_SLACK", "not a url")
+        with pytest.raises(InputError, match="notify.targets.0.url_env: environment variable LUMOS_TEST_SLACK must hold an http"):
+            live.notifiers()
+    finally:
+        live.close()
