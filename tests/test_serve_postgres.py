@@ -183,3 +183,37 @@ def test_fleet_failover_after_kill_9_resumes_on_the_other_server(pg_url, tmp_pat
             assert kinds["incident.opened"] == 1 and kinds["diagnosis.ranked"] == 1 and kinds["approval.requested"] == 1
     finally:
         trail.close()
+
+
+def test_live_span_and_change_stores_on_postgres(pg_url, tmp_path):
+    """The OTLP span store and the change store keep their rules in fleet mode: dedup, window reads, edges, retention."""
+    from datetime import datetime, timedelta, timezone
+
+    from lumos.tools.domain import Change, Span, TimeWindow
+    from lumos.tools.live.changestore import ChangeStore
+    from lumos.tools.live.spanstore import SpanStore
+    from lumos.tools.sqldb import PostgresDatabase
+
+    db = PostgresDatabase(pg_url)
+    try:
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        store = SpanStore(db, retention_s=3600, max_spans=1000)
+        spans = [Span(trace_id=f"{i:032x}", span_id=f"{2 * i + 1:016x}", service="front", start=now - timedelta(seconds=i), duration_ms=5)
+                 for i in range(1500)]
+        spans += [Span(trace_id=f"{i:032x}", span_id=f"{2 * i + 2:016x}", parent_span_id=f"{2 * i + 1:016x}", service="cart",
+                       start=now - timedelta(seconds=i), duration_ms=2, status="ERROR") for i in range(10)]
+        store.add(spans)
+        store.add(spans[:10])  # a repeated export is stored once
+        window = TimeWindow(start=now - timedelta(seconds=60), end=now + timedelta(seconds=1))
+        names, edges = store.edges(window)
+        assert names == ["cart", "front"] and edges == [("front", "cart")]
+        got, capped = store.window(window, limit=50)
+        assert len(got) == 50 and capped and got[0].start == now - timedelta(seconds=60)
+        store.prune()
+        assert store.count() <= 1000, "the oldest spans past max_spans are deleted"
+        changes = ChangeStore(db)
+        change = Change(ts=now - timedelta(minutes=5), service="cart", kind="deploy", version="2.0")
+        assert changes.add([(None, change), (None, change), ("argocd:cart:abc", change)]) == 2
+        assert [c.version for c in changes.window(TimeWindow(start=now - timedelta(hours=1), end=now))] == ["2.0", "2.0"]
+    finally:
+        db.close()
