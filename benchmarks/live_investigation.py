@@ -70,6 +70,7 @@ def _child(args: argparse.Namespace) -> None:
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
     print(json.dumps({"seconds": seconds, "peak_mb": _peak_mb(), "ranking": [h.service for h in outcome.hypotheses[:5]],
+                      "collect_s": outcome.timings.get("collect_s", 0.0), "diagnosis_s": outcome.timings.get("diagnosis_s", 0.0),
                       "notes": [n for n in outcome.notes if n.startswith("source ")]}))
 
 
@@ -229,6 +230,7 @@ def main() -> None:
         for line in live["notes"]:
             print(f"  {line}")
         print(f"live   (alert -> ranked diagnosis from live sources): {live['seconds']:.2f} s, peak RSS {live['peak_mb']:.0f} MB; top {live['ranking'][:3]}")
+        print(f"       of which reading the sources {live['collect_s']:.2f} s; intake to ranking {live['diagnosis_s']:.2f} s (replay: {replay['diagnosis_s']:.2f} s)")
         print(f"replay (same incident from its case folder):          {replay['seconds']:.2f} s, peak RSS {replay['peak_mb']:.0f} MB; top {replay['ranking'][:3]}")
         print(f"live / replay: {live['seconds'] / replay['seconds']:.2f}x time, {live['peak_mb'] / replay['peak_mb']:.2f}x peak RSS "
               f"(target <= 2x and <= 10 s); same ranking: {live['ranking'] == replay['ranking']}; root cause rank "

@@ -85,7 +85,9 @@ class DiagnosisNodes:
         incident_id = state.get("incident_id") or str(config.get("configurable", {}).get("thread_id", ""))
         if not incident_id:
             raise ValueError("an incident needs an incident_id or a thread_id")
+        t0 = time.perf_counter()
         sources, notes = self._live_sources(incident_id, alert, dict(state.get("sources") or {}))
+        collect_s = time.perf_counter() - t0
         self.r.audit.append(
             incident_id,
             "incident.opened",
@@ -101,6 +103,7 @@ class DiagnosisNodes:
         return {
             "sources": sources,
             "notes": notes or [],
+            "timings": {"collect_s": collect_s} if notes is not None else {},
             "workflow": workflow,
             "stage_index": 0,
             "incident_id": incident_id,

@@ -98,7 +98,7 @@ def test_alertmanager_alert_is_diagnosed_from_live_sources_and_recorded_as_a_cas
             text = "\n".join(collected)
             assert "failed" not in text, text
             for source in ("metrics", "logs", "traces", "changes", "topology"):
-                assert f"source {source}:" in text, text
+                assert f"source {source} (" in text, text
             folder = tmp_path / "home" / "live" / row["incident_id"]
             logs = (folder / "logs.jsonl").read_text()
             assert PLANTED_ERROR in logs

@@ -14,7 +14,10 @@ import csv
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,6 +31,9 @@ from lumos.tools.live.stack import LiveStack
 from lumos.tools.topology.derive import with_services
 
 STATUS_FILE = "sources.json"
+ORDER = ("metrics", "logs", "traces", "changes", "topology")
+_SOURCE_OF = {"_logs": ("logs",), "_metrics": ("metrics",), "_spans": ("traces",), "_changes": ("changes", "changes.kubernetes"),
+              "_topology": ("topology",)}
 Redact = Callable[[str], str]
 
 
@@ -42,12 +48,15 @@ class SourceStatus(BaseModel):
     """A cap on what is read was hit: some data was left out."""
     partial: bool = False
     """Some of the source's queries failed, others answered."""
+    seconds: float | None = None
+    """How long reading it took."""
 
     def line(self) -> str:
         """One line for notes, the console and the report."""
+        took = f" ({self.seconds:.1f} s)" if self.seconds is not None else ""
         if not self.ok:
-            return f"source {self.source} failed: {self.detail}"
-        return f"source {self.source}: {self.detail}" if self.detail else f"source {self.source}: {self.items} item(s)"
+            return f"source {self.source} failed{took}: {self.detail}"
+        return f"source {self.source}{took}: {self.detail or f'{self.items} item(s)'}"
 
 
 class Collected(BaseModel):
@@ -114,12 +123,16 @@ class Collector:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
         try:
-            logs = self._logs(window, statuses)
-            metrics = self._metrics(window, statuses)
-            self._spans(window, tmp / "spans.jsonl", statuses)
-            changes = self._changes(alert, window, statuses)
+            with ThreadPoolExecutor(max_workers=4, thread_name_prefix="lumos-collect") as pool:  # the sources answer in parallel
+                logs_f = pool.submit(self._timed, self._logs, window, statuses)
+                metrics_f = pool.submit(self._timed, self._metrics, window, statuses)
+                spans_f = pool.submit(self._timed, self._spans, window, tmp / "spans.jsonl", statuses)
+                changes_f = pool.submit(self._timed, self._changes, alert, window, statuses)
+                logs, metrics, changes = logs_f.result(), metrics_f.result(), changes_f.result()
+                spans_f.result()
             seen = {r.service for r in logs} | {m.service for m in metrics} | {c.service for c in changes} | {alert.service or ""}
-            topology = self._topology(window, seen, statuses)
+            topology = self._timed(self._topology, window, seen, statuses)
+            statuses.sort(key=lambda st: ORDER.index(st.source.split(".")[0]))
             self._write(tmp, alert, case_id, window, logs, metrics, changes, topology, statuses)
             if out.exists():
                 shutil.rmtree(out)
@@ -128,6 +141,20 @@ class Collector:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return Collected(window=window, alert_time=alert.starts_at, statuses=statuses)
+
+    @staticmethod
+    def _timed(read: Callable[..., Any], *args: Any) -> Any:
+        """Run one source's reader (they run in parallel; statuses are only appended); its statuses get the seconds it took."""
+        statuses: list[SourceStatus] = args[-1]
+        t0 = time.perf_counter()
+        try:
+            return read(*args)
+        finally:
+            took = round(time.perf_counter() - t0, 3)
+            mine = _SOURCE_OF[read.__name__]
+            for i, status in enumerate(list(statuses)):
+                if status.source in mine and status.seconds is None:
+                    statuses[i] = status.model_copy(update={"seconds": took})
 
     # -- one method per source: each catches its own failure ---------------------------------
 
