@@ -10,8 +10,10 @@ lines from all along their span; the report then says how many of how many lines
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import repeat
 
 from lumos.tools.domain import LogRecord, TimeWindow
 from lumos.tools.live.config import ElasticSource, read_secret
@@ -19,6 +21,7 @@ from lumos.tools.logs.elastic import ElasticFields, ElasticLogSource
 from lumos.tools.logs.source import LogQuery
 
 SLICES = 12
+PARALLEL = 4  # slice requests in flight at once
 PAGE = 10_000  # Elasticsearch's default index.max_result_window: no deeper paging is needed
 
 
@@ -81,11 +84,14 @@ def fetch_logs(source: ElasticLogSource, window: TimeWindow, max_lines: int) -> 
                            bucket_seconds=max(1.0, window.seconds + 1))
     total = sum(agg.totals.values())
     result = LogFetch(total=total, per_service=dict(agg.totals))
-    if total <= max_lines:
-        hits = [h for part in _slices(window, max(1, -(-total // (PAGE // 2)))) for h in _all_of(source, part)][:max_lines]
-    else:
-        count = max(SLICES, -(-max_lines // PAGE))
-        hits = [h for part in _slices(window, count) for h in _slice(source, part, max_lines // count)]
+    with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="lumos-logs") as pool:  # slices are independent requests
+        if total <= max_lines:
+            parts = pool.map(_all_of, repeat(source), _slices(window, max(1, -(-total // (PAGE // 2)))))
+            hits = [h for part in parts for h in part][:max_lines]
+        else:
+            count = max(SLICES, -(-max_lines // PAGE))
+            parts = pool.map(_slice, repeat(source), _slices(window, count), repeat(max_lines // count))
+            hits = [h for part in parts for h in part]
     result.records = [r for r in map(source.record, hits) if r is not None]
     result.total = max(total, len(result.records))
     return result
