@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lumos.tools.actions.kubernetes import image_tag
 from lumos.tools.domain import Change
 from lumos.tools.domain.telemetry import ChangeKind
 
@@ -109,11 +110,6 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     return [(".".join(str(p) for p in e.get("loc", ())), e.get("msg", "invalid")) for e in exc.errors()[:10]]
 
 
-def _tag(image: str) -> str:
-    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else "latest"
-
-
 def parse_changes(data: Any, fmt: ChangeFormat, *, now: datetime | None = None) -> list[tuple[str | None, Change]]:
     """(sender id or None, change) pairs from a decoded body; ChangeFormatError naming the fields otherwise.
 
@@ -129,7 +125,7 @@ def parse_changes(data: Any, fmt: ChangeFormat, *, now: datetime | None = None) 
                                   previous_version=c.previous_version, attrs={**c.attrs, "source": "webhook"})) for c in items]
         if fmt == "argocd":
             a = ArgoNotification.model_validate(data)
-            version = _tag(a.images[0]) if len(a.images) == 1 else (a.revision[:12] or None)
+            version = image_tag(a.images[0]) if len(a.images) == 1 else (a.revision[:12] or None)
             summary = f"Argo CD sync of {a.app}" + (f" to {a.revision[:12]}" if a.revision else "") + (f" ({a.phase})" if a.phase != "Succeeded" else "")
             change = Change(ts=a.finishedAt or now, service=a.service or a.app, kind="deploy", summary=summary, version=version,
                             attrs={"source": "argocd", "revision": a.revision, "phase": a.phase, "images": a.images})

@@ -13,6 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from lumos.tools.actions.kubernetes import image_tag
 from lumos.tools.domain import Change, Service, TimeWindow, Topology
 from lumos.tools.domain.base import as_utc
 from lumos.tools.live.config import KubernetesAccess
@@ -57,11 +58,6 @@ def _kind(workload: dict[str, Any]) -> str:
     return next((kind for word, kind in _IMAGE_KINDS if word in image), "service")
 
 
-def _tag(image: str) -> str:
-    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else "latest"
-
-
 class KubernetesReader:
     """Lists workloads, Services and ReplicaSets of one namespace through the official client."""
 
@@ -99,7 +95,7 @@ class KubernetesReader:
             if owner is None or revision is None or not str(revision).isdigit():
                 continue
             created = as_utc(datetime.fromisoformat(str(meta["creationTimestamp"]).replace("Z", "+00:00")))
-            by_deployment.setdefault(owner, []).append((int(revision), created, _tag(_image(rs))))
+            by_deployment.setdefault(owner, []).append((int(revision), created, image_tag(_image(rs))))
         changes = []
         for deployment, revisions in by_deployment.items():
             revisions.sort()
