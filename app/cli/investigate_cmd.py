@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 
 from lumos.app.cli.errors import fail, user_errors
 from lumos.app.cli.incident_cmds import APPROVER_OPTION, HOME_OPTION, ROLE_OPTION, YES_OPTION, _approver, finish, make_decider
@@ -17,6 +19,8 @@ from lumos.graph.runner import IncidentOutcome, new_incident_id
 from lumos.tools.domain import Alert, AlertmanagerPayload
 from lumos.tools.errors import InputError
 from lumos.tools.live.config import CONFIG_ENV, config_path, load_config
+
+FAILED = re.compile(r"source \S+ failed")
 from lumos.tools.validation import describe_validation_error
 
 
@@ -99,7 +103,7 @@ def register(app: typer.Typer) -> None:
         outcome = session.runner.start(the_alert, {"kind": "live"}, incident_id=incident_id, progress=progress_printer(console))
         for note in outcome.notes:
             if note.startswith("source "):
-                console.print(("  [red]" if " failed: " in note else "  ") + note + ("[/]" if " failed: " in note else ""), highlight=False)
+                console.print(f"  [red]{escape(note)}[/]" if FAILED.match(note) else f"  {escape(note)}", highlight=False)
         console.print(hypotheses_table(outcome))
         if outcome.runbook:
             console.print(f"Runbook: [bold]{outcome.runbook.runbook_id}[/] — {outcome.runbook.title} ({outcome.runbook.reason})")
