@@ -211,7 +211,7 @@ def main() -> None:
         alert_at = T0 + timedelta(seconds=ONSET_S + 60)
         config = base / "lumos.yaml"
         metrics = f"  metrics: {{url: '{prom_url}', step_s: 15}}\n" if prom_url else ""
-        config.write_text(f"sources:\n  window: {{baseline_s: {ONSET_S - 60 - 120 + 60:.0f}, after_s: {DURATION_S - ONSET_S - 60:.0f}}}\n{metrics}"
+        config.write_text(f"sources:\n  window: {{baseline_s: 1200, after_s: {DURATION_S - ONSET_S - 60:.0f}}}\n{metrics}"
                           f"  logs: {{type: opensearch, url: '{search.url}', index: {INDEX}}}\n  traces: {{type: otlp}}\n"
                           "  topology: {type: spans}\n  changes: {webhook: true}\n"
                           "server:\n  otlp: {retention_s: 315360000, max_spans: 10000000}\n  changes_retention_s: 315360000\n")

@@ -120,7 +120,9 @@ class DiagnosisNodes:
             return spec, None
         if self.r.live is None:
             return {"kind": "none"}, ["live sources requested but no lumos.yaml is configured (--config or LUMOS_CONFIG)"]
-        new_spec, collected = self.r.live.collect(self.r.settings, incident_id, alert)
+        onset = self.r.model.onset  # triage looks for the onset up to max_alert_delay_s before the alert
+        reach = max(onset.max_alert_delay_s + onset.margin_s, self.r.settings.onset_lookback_s or onset.alert_lookback_s)
+        new_spec, collected = self.r.live.collect(self.r.settings, incident_id, alert, onset_reach_s=reach)
         self.r.live.seed_world(self.r.settings.simenv_db, incident_id, alert)
         return dict(new_spec), [s.line() for s in collected.statuses]
 

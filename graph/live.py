@@ -52,12 +52,14 @@ class Live:
         """True when `incident_id` was opened against the live stack (its actions follow the configuration)."""
         return snapshot_dir(self.state_dir, incident_id).is_dir()
 
-    def collect(self, settings: Settings, incident_id: str, alert: Alert) -> tuple[SourceSpec, Collected]:
-        """Read the incident's data from every configured source into its folder; failures are in the statuses."""
+    def collect(self, settings: Settings, incident_id: str, alert: Alert, *, onset_reach_s: float) -> tuple[SourceSpec, Collected]:
+        """Read the incident's data from every configured source into its folder; failures are in the statuses.
+
+        `onset_reach_s`: how long before the alert the onset may lie (the baseline is read before that).
+        """
         folder = snapshot_dir(self.state_dir, incident_id)
         redactor = Redactor(emails=settings.llm_redact_emails, ips=settings.llm_redact_ips)
-        collected = Collector(self.stack, onset_lookback_s=settings.onset_lookback_s, redact=redactor).collect(
-            alert, folder, case_id=incident_id)
+        collected = Collector(self.stack, onset_lookback_s=onset_reach_s, redact=redactor).collect(alert, folder, case_id=incident_id)
         return {"kind": "live", "path": str(folder)}, collected
 
     def seed_world(self, simenv_db: Path, incident_id: str, alert: Alert) -> None:

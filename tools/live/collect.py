@@ -76,7 +76,8 @@ class Collected(BaseModel):
 
 
 def live_window(alert_time: datetime, lookback: Lookback, onset_lookback_s: float, now: datetime) -> TimeWindow:
-    """[onset - baseline, min(startsAt + after, now)): the baseline before the incident window and the incident itself."""
+    """[startsAt - onset_lookback - baseline, min(startsAt + after, now)): a baseline before the earliest onset the
+    diagnosis considers, and the incident itself."""
     onset = alert_time - timedelta(seconds=onset_lookback_s)
     end = min(alert_time + timedelta(seconds=lookback.after_s), max(now, alert_time + timedelta(seconds=1)))
     return TimeWindow(start=onset - timedelta(seconds=lookback.baseline_s), end=end)

@@ -42,8 +42,8 @@ def read_secret(env_name: str | None, what: str) -> str | None:
 class Lookback(_Conf):
     """How much data around the alert's `startsAt` an investigation reads."""
 
-    baseline_s: float = Field(default=1800.0, gt=0, description="Fault-free baseline read before the incident window "
-                              "(which opens LUMOS_ONSET_LOOKBACK_S, default 120 s, before startsAt).")
+    baseline_s: float = Field(default=1800.0, gt=0, description="Fault-free baseline read before the earliest onset the diagnosis "
+                              "looks for (up to 15 min before startsAt: the diagnosis model's onset.max_alert_delay_s + margin_s).")
     after_s: float = Field(default=300.0, ge=0, description="Data read after startsAt (capped at the time of the investigation).")
 
 

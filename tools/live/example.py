@@ -8,9 +8,9 @@ EXAMPLE = """\
 version: 1
 
 sources:
-  # What an investigation reads around the alert's startsAt: a fault-free baseline of baseline_s
-  # before the incident window (which opens LUMOS_ONSET_LOOKBACK_S, default 120 s, before startsAt)
-  # and the incident up to after_s after startsAt.
+  # What an investigation reads around the alert's startsAt: the span where the fault may have
+  # started (the onset is looked for up to ~15 min before startsAt), a fault-free baseline of
+  # baseline_s before that, and the incident up to after_s after startsAt.
   window: {baseline_s: 1800, after_s: 300}
 
   # Any Prometheus HTTP API (Prometheus, VictoriaMetrics, Thanos, Mimir).
