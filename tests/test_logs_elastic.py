@@ -85,3 +85,16 @@ def test_unreachable_or_failing_backend_is_a_typed_error(server) -> None:
     missing = ElasticLogSource.connect(server.url, "no-such-index", plain_json=True)
     result = safe_aggregate(missing, LogQuery())
     assert result.status == "error" and "no-such-index" in result.error
+
+
+def test_live_fetch_caps_lines_at_one_sample_rate_over_the_window(source: ElasticLogSource) -> None:
+    from lumos.tools.domain import TimeWindow
+    from lumos.tools.live.logs import fetch_logs
+
+    window = TimeWindow(start=T0 - timedelta(seconds=60), end=T0 + timedelta(seconds=90))  # no lines in the first 60 s
+    everything = fetch_logs(source, window, max_lines=1000)
+    assert len(everything.records) == 90 and not everything.capped and everything.per_service == {"api": 30, "db": 30, "cache": 30}
+    capped = fetch_logs(source, window, max_lines=30)
+    assert capped.capped and capped.total == 90 and 20 <= len(capped.records) <= 30
+    seconds = sorted((r.ts - T0).total_seconds() for r in capped.records)
+    assert seconds[0] < 15 and seconds[-1] > 70, "lines come from all along the window, not just its start"

@@ -1,18 +1,19 @@
 """Log lines of an investigation's window from Elasticsearch/OpenSearch, filtered, counted and capped on the server.
 
-The server counts the window's lines per service (a date_histogram + terms aggregation) and
-filters by time; raw lines are fetched by time slice, one request each (a slice that fills a
-page of 10,000 is split and read again, so no deep paging or sort on _id is needed). When the
-window holds more than `max_lines`, it is cut into equal time slices and each slice gives its
-share of the cap (oldest first within a slice), so both the baseline and the incident keep
-lines from all along their span; the report then says how many of how many lines were read.
+The server counts the window's lines per time slice and service (one date_histogram + terms
+aggregation) and filters by time; raw lines are fetched by slice, one request each, a few in
+parallel (a slice that fills a page of 10,000 is split and read again, so no deep paging or sort
+on _id is needed). When the window holds more than `max_lines`, every slice gives the same share
+of its lines (the oldest of the slice), so the baseline and the incident are sampled at one rate
+and keep lines from all along their span; the report says how many of how many lines were read.
 """
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import repeat
 
 from lumos.tools.domain import LogRecord, TimeWindow
@@ -67,6 +68,19 @@ def _slices(window: TimeWindow, count: int) -> list[TimeWindow]:
                        end=window.end if i == count - 1 else window.start + timedelta(seconds=step * (i + 1))) for i in range(count)]
 
 
+def _counted_slices(source: ElasticLogSource, window: TimeWindow) -> tuple[list[tuple[TimeWindow, int]], dict[str, int]]:
+    """The window cut into about SLICES time slices (the server's date_histogram buckets) with the lines in each,
+    and the lines per service: one aggregation request."""
+    interval = max(1, math.ceil(window.seconds / SLICES))
+    agg = source.aggregate(LogQuery(start=window.start, end=window.end), group_by="service", bucket_seconds=interval)
+    per_bucket: dict[datetime, int] = {}
+    for bucket in agg.buckets:
+        per_bucket[bucket.start] = per_bucket.get(bucket.start, 0) + bucket.count
+    slices = [(TimeWindow(start=max(start, window.start), end=min(start + timedelta(seconds=interval), window.end)), count)
+              for start, count in sorted(per_bucket.items()) if count]
+    return slices, dict(agg.totals)
+
+
 def _all_of(source: ElasticLogSource, window: TimeWindow, depth: int = 0) -> list[dict]:
     """Every hit of `window`: a slice that fills a whole page is split in two and read again."""
     hits = _slice(source, window, PAGE)
@@ -76,22 +90,21 @@ def _all_of(source: ElasticLogSource, window: TimeWindow, depth: int = 0) -> lis
 
 
 def fetch_logs(source: ElasticLogSource, window: TimeWindow, max_lines: int) -> LogFetch:
-    """The window's lines (at most `max_lines`, spread over the window when capped) and the server's counts.
+    """The window's lines (at most `max_lines`: the same share of every time slice when capped) and the server's counts.
 
     Raises LogSourceError when the server cannot answer.
     """
-    agg = source.aggregate(LogQuery(start=window.start, end=window.end), group_by="service",
-                           bucket_seconds=max(1.0, window.seconds + 1))
-    total = sum(agg.totals.values())
-    result = LogFetch(total=total, per_service=dict(agg.totals))
+    slices, per_service = _counted_slices(source, window)
+    total = sum(per_service.values())
+    result = LogFetch(total=total, per_service=per_service)
+    share = min(1.0, max_lines / total) if total else 1.0
     with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="lumos-logs") as pool:  # slices are independent requests
-        if total <= max_lines:
-            parts = pool.map(_all_of, repeat(source), _slices(window, max(1, -(-total // (PAGE // 2)))))
-            hits = [h for part in parts for h in part][:max_lines]
-        else:
-            count = max(SLICES, -(-max_lines // PAGE))
-            parts = pool.map(_slice, repeat(source), _slices(window, count), repeat(max_lines // count))
-            hits = [h for part in parts for h in part]
+        if share >= 1.0:
+            parts = pool.map(_all_of, repeat(source), [part for part, _ in slices])
+        else:  # a uniform sample rate over time keeps the baseline and the incident comparable
+            parts = pool.map(_slice, repeat(source), [part for part, _ in slices],
+                             [min(PAGE, max(1, int(count * share))) for _, count in slices])
+        hits = [h for part in parts for h in part][:max_lines]
     result.records = [r for r in map(source.record, hits) if r is not None]
     result.total = max(total, len(result.records))
     return result

@@ -119,7 +119,7 @@ class SpanStore:
         with self.db.transaction() as tx:
             rows = tx.rows(
                 "SELECT trace_id, span_id, parent_span_id, service, instance, operation, start_us, duration_ms, status"
-                " FROM lumos_spans WHERE start_us >= ? AND start_us < ? ORDER BY start_us, trace_id, span_id LIMIT ?",
+                " FROM lumos_spans WHERE start_us >= ? AND start_us < ? ORDER BY start_us LIMIT ?",  # the index order: no sort
                 (to_us(window.start), to_us(window.end), limit + 1),
             )
         dumps = json.dumps
