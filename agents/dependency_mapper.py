@@ -41,6 +41,7 @@ from lumos.tools.traces.compare import EdgeGapOutlier, compare_spans, gap_outlie
 from lumos.tools.traces.features import (
     ServiceFeatures,
     edge_metric_features,
+    edge_side_attribution,
     evidence_source,
     gap_outlier_features,
     metric_features,
@@ -76,8 +77,9 @@ def _add_span_features(index: SpanIndex, onset: datetime, alert_onset: datetime,
                        data_end: datetime | None = None) -> None:
     """Span evidence: before/after shifts, outlying network gaps, requests that stopped early."""
     z_scale = model.traces.span_z_scale
-    for svc, shift in compare_spans(index, onset).items():
-        span_features(shift, feats.setdefault(svc, ServiceFeatures(service=svc)), z_scale)
+    shifts = compare_spans(index, onset)
+    for svc, shift in shifts.items():
+        span_features(shift, feats.setdefault(svc, ServiceFeatures(service=svc)), z_scale, model.traces.calls_z)
     # Outlying gaps are judged at both onset estimates (traces, alert-based triage), keeping the
     # stronger per edge: a wrong trace onset must not hide a delay behind its own baseline.
     outliers: dict[tuple[str, str], EdgeGapOutlier] = {}
@@ -86,6 +88,8 @@ def _add_span_features(index: SpanIndex, onset: datetime, alert_onset: datetime,
         if key not in outliers or o.z > outliers[key].z:
             outliers[key] = o
     gap_outlier_features(outliers.values(), feats, index.edges, z_scale)
+    edge_side_attribution({(a, b): sh for a, s in shifts.items() for b, sh in s.edge_shifts.items()}, feats,
+                          shift_z=model.traces.edge_shift_z)
     for svc, miss in missing_events(spans, logs, onset, data_end=data_end, w=model.missing).items():
         line = (f"{miss.blamed} of {miss.incident_traces} requests stopped after its events (expected next: {miss.example}); "
                 f"{miss.baseline_blamed} of {miss.baseline_traces} before the onset")

@@ -123,6 +123,13 @@ def make_spans(n_spans: int, layers: list[list[str]], calls: dict[str, list[str]
             rec.append(rec[4] + sum(c[7] for c in rec[6]))
             if any(c[5] for c in rec[6]):
                 rec[5] = True
+        # Start times top-down: the children start halfway through the parent's own time, each
+        # after the previous one ended (what the durations above assume).
+        for rec in records:
+            at = rec[3] + timedelta(milliseconds=rec[4] / 2)
+            for child in rec[6]:
+                child[3] = at
+                at += timedelta(milliseconds=child[7])
         for rec in records:
             parent_id = f"{records[rec[1]][0]:x}" if rec[1] is not None else None
             spans.append(build(trace_id=trace_id, span_id=f"{rec[0]:x}", parent_span_id=parent_id, service=rec[2], operation="handle",

@@ -159,3 +159,59 @@ def test_gap_outliers_find_a_delayed_service_without_a_baseline():
     feats: dict[str, ServiceFeatures] = {}
     gap_outlier_features(outliers, feats, idx.edges)
     assert feats["slow"].scores["net_in"] > 0.7 > feats["gw"].scores["net_out"]
+
+
+def _fanout_traces(n: int, calls_of, *, onset_at: int) -> list[Span]:
+    """n requests of `front` calling `calls_of(i, after)` distinct callees each (server spans only)."""
+    spans = []
+    for i in range(n):
+        t = T0 + timedelta(seconds=2 * i)
+        callees = calls_of(i, i >= onset_at)
+        spans.append(Span(trace_id=f"t{i}", span_id="a", service="front", operation="GET /", start=t, duration_ms=50.0))
+        for k, callee in enumerate(callees):
+            spans.append(Span(trace_id=f"t{i}", span_id=f"c{k}", parent_span_id="a", service=callee, operation="op",
+                              start=t + timedelta(milliseconds=5 + 10 * k), duration_ms=5.0))
+    return spans
+
+
+def test_fewer_calls_per_request_need_significance():
+    from lumos.tools.traces.features import ServiceFeatures, span_features
+
+    # Every request made 3 calls, then 1: a clear change (many requests, no variation).
+    clear = compare_spans(index_spans(_fanout_traces(80, lambda i, after: ["x"] if after else ["x", "y", "z"], onset_at=40)),
+                          T0 + timedelta(seconds=80))["front"]
+    assert clear.calls_out < -0.5 and clear.calls_out_z < -4
+    # Call counts varying 0-3 at random with a handful of incident requests: a -40% mean is chance.
+    pattern = [3, 0, 2, 0, 3, 1, 0, 3, 2, 1]
+    noisy = compare_spans(index_spans(_fanout_traces(44, lambda i, after: ["x", "y", "z"][:pattern[i % 10] if not after else (0, 1, 2, 1)[i % 4]],
+                                                     onset_at=40)), T0 + timedelta(seconds=80))["front"]
+    assert noisy.calls_out < -0.05 and -2 < noisy.calls_out_z < 0
+    f_clear, f_noisy = ServiceFeatures(service="front"), ServiceFeatures(service="front")
+    span_features(clear, f_clear)
+    span_features(noisy, f_noisy)
+    assert f_clear.scores["calls_changed"] > 0.9 and "calls_changed" not in f_noisy.scores
+
+
+def test_a_slow_caller_keeps_its_slower_outgoing_calls():
+    from lumos.tools.traces.compare import Shift
+    from lumos.tools.traces.features import ServiceFeatures, edge_side_attribution
+    from lumos.tools.topology.rank import local_score
+
+    slow, ok = Shift(z=8.0, ratio=4.0, n_base=20, n_inc=20), Shift(z=0.1, ratio=1.0, n_base=20, n_inc=20)
+    # `c` got slow itself: both its outgoing edges slowed, while x and y's other callers are fine.
+    edges = {("c", "x"): slow, ("c", "y"): slow, ("d", "x"): ok, ("e", "y"): ok, ("b", "c"): ok}
+    feats = {n: ServiceFeatures(service=n) for n in "bcdexy"}
+    for n in "xy":
+        feats[n].put("net_in", 0.6, "network gap on calls into it", "spans:gap_in")
+    feats["c"].put("net_out", 0.8, "network gap on its outgoing calls", "spans:gap_out")
+    feats["c"].observed.add("net_in")
+    guarded = local_score(feats["c"])
+    edge_side_attribution(edges, feats, shift_z=3.0)
+    assert feats["c"].net_out_own > 0.3 and local_score(feats["c"]) > guarded
+    assert feats["x"].scores["net_in"] < 0.6 and local_score(feats["c"]) > local_score(feats["x"])
+    # A delayed callee: all its callers' edges slowed, each caller's other edge is fine -> its net_in is kept.
+    edges = {("c", "x"): slow, ("d", "x"): slow, ("c", "y"): ok, ("d", "z"): ok}
+    feats = {n: ServiceFeatures(service=n) for n in "cdxyz"}
+    feats["x"].put("net_in", 0.6, "network gap on calls into it", "spans:gap_in")
+    edge_side_attribution(edges, feats, shift_z=3.0)
+    assert feats["x"].scores["net_in"] == 0.6 and feats["c"].net_out_own == 0.0

@@ -106,6 +106,9 @@ class TraceWeights(_Part):
     """Span statistics: how z-scores of trace shifts become 0-1 evidence."""
 
     span_z_scale: float = _w(4.0, "Span shifts are per request and per operation, less noisy than a metric's: z = 4 gives a 0.5 score.", lo=0.1, hi=None)
+    calls_z: float = _w(2.0, "Fewer remote calls per request count from this many standard errors of the request-to-request "
+                        "variation on, and fully from twice as many: with a handful of requests the count varies by chance.", lo=0.1, hi=None)
+    edge_shift_z: float = _w(3.0, "A call edge counts as slower (when telling which end a slowdown belongs to) from this z on.", lo=0.0, hi=None)
     outlier_z: float = _w(3.0, "An edge whose gap stands 3 robust deviations above the other edges' is an outlier.", lo=0.0, hi=None)
 
 

@@ -74,7 +74,8 @@ def local_score(f: ServiceFeatures, w: RankWeights = DEFAULT_MODEL.rank) -> floa
     """Evidence that points at the service itself (resource use, own time, edges, changes).
 
     A delay on a service's own network slows its calls in both directions, so slow outgoing
-    calls while its incoming calls are measured and healthy point at the callee instead.
+    calls while its incoming calls are measured and healthy point at the callee instead, unless
+    its other edges show the slowdown is its own (`ServiceFeatures.net_out_own`).
     """
     weights = _local_weights(w)
     for k in f.scores:
@@ -82,7 +83,8 @@ def local_score(f: ServiceFeatures, w: RankWeights = DEFAULT_MODEL.rank) -> floa
             weights[k] = w.local.change
     scores = dict(f.scores)
     if "net_in" in f.observed and "net_out" in scores:
-        scores["net_out"] *= w.net_out_guard + (1.0 - w.net_out_guard) * scores.get("net_in", 0.0)
+        own = max(scores.get("net_in", 0.0), f.net_out_own)
+        scores["net_out"] *= w.net_out_guard + (1.0 - w.net_out_guard) * own
     return noisy_or(scores, weights)
 
 

@@ -46,6 +46,7 @@ class ServiceSpanShift:
     gap_in: Shift | None = None
     gap_out: Shift | None = None
     calls_out: float = 0.0
+    calls_out_z: float = 0.0  # significance of calls_out (pooled z of the per-operation mean differences)
     errors_base: int = 0
     errors_inc: int = 0
     error_origins_inc: int = 0
@@ -152,6 +153,16 @@ def _table(key: np.ndarray, side: np.ndarray, value: np.ndarray, logs: bool = Tr
     return [(c, base.get(c, none), inc.get(c, none)) for c in _first_order(key)]
 
 
+def _mean_z(b: np.ndarray, i: np.ndarray, mb: float, mi: float) -> float:
+    """Welch z of the difference of two means (incident minus baseline). The standard error is
+    floored at 5% of the larger mean per request, so a constant count that changes is significant
+    but not infinitely so."""
+    nb, ni = len(b), len(i)
+    se = math.sqrt(float(b.var(ddof=1)) / nb + float(i.var(ddof=1)) / ni)
+    floor = 0.05 * max(mb, mi) * math.sqrt(1.0 / nb + 1.0 / ni)
+    return (mi - mb) / max(se, floor, 1e-9)
+
+
 def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None) -> dict[str, ServiceSpanShift]:
     """Per-service span shifts: spans starting before `onset` are the baseline, the rest the incident.
 
@@ -212,16 +223,21 @@ def compare_spans(index: SpanIndex, onset: datetime, end: datetime | None = None
         out.setdefault(name, ServiceSpanShift(service=name)).gap_in = _pooled(items)
     for name, items in gout.items():
         out.setdefault(name, ServiceSpanShift(service=name)).gap_out = _pooled(items)
-    # Relative change in outgoing calls per entry span, weighted by operation volume.
+    # Relative change in outgoing calls per entry span, weighted by operation volume, and how far
+    # it stands out from the request-to-request variation of the call count (Welch z, pooled).
     change: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    zs: dict[str, list[tuple[Shift, int]]] = defaultdict(list)
     for g, (b, _), (i, _) in calls:
         if len(b) >= _MIN_SAMPLES and len(i) >= _MIN_SAMPLES:
             mb, mi = float(b.sum()) / len(b), float(i.sum()) / len(i)
             if mb > 0 or mi > 0:
                 change[groups[g][0]].append(((mi - mb) / max(mb, mi), len(i)))
+                zs[groups[g][0]].append((Shift(z=_mean_z(b, i, mb, mi), ratio=1.0, n_base=len(b), n_inc=len(i)), len(i)))
     for name, items in change.items():
         total = sum(w for _, w in items)
         out[name].calls_out = sum(c * w for c, w in items) / total if total else 0.0
+        pooled = _pooled(zs[name])
+        out[name].calls_out_z = pooled.z if pooled is not None else 0.0
     return out
 
 

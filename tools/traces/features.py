@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lumos.tools.diagnosis_model import DEFAULT_MODEL
 from lumos.tools.metrics.anomaly import MetricAnomaly, z_to_score
-from lumos.tools.traces.compare import EdgeGapOutlier, ServiceSpanShift
+from lumos.tools.traces.compare import EdgeGapOutlier, ServiceSpanShift, Shift
 
 SPAN_Z_SCALE = DEFAULT_MODEL.traces.span_z_scale  # see TraceWeights.span_z_scale
 
@@ -29,6 +29,7 @@ class ServiceFeatures:
     refs: dict[str, str] = field(default_factory=dict)
     observed: set[str] = field(default_factory=set)
     ratios: dict[str, float] = field(default_factory=dict)  # incident/baseline level of metric features (cpu, memory...)
+    net_out_own: float = 0.0  # 0-1: how much its slower outgoing calls are its own (all its edges slowed, not its callees')
 
     def put(self, name: str, score: float, line: str, ref: str) -> None:
         """Keep the strongest evidence for `name`."""
@@ -52,7 +53,13 @@ def evidence_source(ref: str) -> str:
     return "spans"
 
 
-def span_features(shift: ServiceSpanShift, feats: ServiceFeatures, z_scale: float = SPAN_Z_SCALE) -> None:
+def significance(z: float, z_min: float) -> float:
+    """0 below `z_min` standard errors, 1 from twice that, linear between."""
+    return min(1.0, max(0.0, (z - z_min) / z_min))
+
+
+def span_features(shift: ServiceSpanShift, feats: ServiceFeatures, z_scale: float = SPAN_Z_SCALE,
+                  calls_z: float = DEFAULT_MODEL.traces.calls_z) -> None:
     """Add span-derived features of one service to `feats` (scores weigh both z and the size of the change)."""
     if shift.self_time is not None and shift.self_time.ratio > 1.0:
         s = shift.self_time
@@ -68,8 +75,9 @@ def span_features(shift: ServiceSpanShift, feats: ServiceFeatures, z_scale: floa
     if shift.latency is not None and shift.latency.ratio > 1.0:
         s = shift.latency
         feats.put("latency", z_to_score(s.z, z_scale) * _size(s.ratio), f"span latency x{s.ratio:.2f} (z={s.z:.1f})", "spans:latency")
-    if shift.calls_out < -0.05:
-        feats.put("calls_changed", min(1.0, -shift.calls_out * 1.5), f"remote calls per request {shift.calls_out:+.0%}", "spans:calls_out")
+    if shift.calls_out < -0.05 and (sig := significance(-shift.calls_out_z, calls_z)) > 0:
+        feats.put("calls_changed", min(1.0, -shift.calls_out * 1.5) * sig,
+                  f"remote calls per request {shift.calls_out:+.0%} (z={shift.calls_out_z:.1f})", "spans:calls_out")
     if shift.errors_inc:
         base_rate = shift.errors_base / max(shift.spans_base, 1)
         inc_rate = shift.errors_inc / max(shift.spans_inc, 1)
@@ -179,3 +187,47 @@ def gap_outlier_features(outliers: Iterable[EdgeGapOutlier], feats: dict[str, Se
             o = worst[max(hit, key=lambda e: score[e])]
             line = f"{len(hit)}/{len(svc_edges)} call edge(s) with outlying network gaps, e.g. {o.caller}->{o.callee} median {o.median_ms:.0f} ms (z={o.z:.1f} vs other edges)"
             feats.setdefault(svc, ServiceFeatures(service=svc)).put(name, value, line, "spans:gap_outlier")
+
+
+def edge_side_attribution(edge_shifts: Mapping[tuple[str, str], Shift], feats: dict[str, ServiceFeatures], *, shift_z: float) -> None:
+    """Which end of each slower call edge the slowdown belongs to, from the other edges of both ends.
+
+    A span's uncovered time is charged to every edge it calls over, so one slower edge cannot tell
+    a slow caller (its own time, its own network) from a slow callee. The other edges can: a caller
+    at fault slows all its outgoing edges while its callees' other callers stay healthy; a callee at
+    fault slows the calls of all its callers. Per slower edge, each end's rate of *other* slower
+    edges (with a half-edge prior, so an end without other edges is undecided) gives the caller's
+    share q. A callee's `net_in` keeps min(1, 2(1 - q)) of its strength (averaged over its slower
+    incoming edges): undecided or callee-side edges leave it whole. A caller's `net_out_own` is the
+    mean of max(0, 2q - 1): the guard that hands slow outgoing calls to the callee then yields.
+    """
+    judged_out: dict[str, set[str]] = defaultdict(set)
+    judged_in: dict[str, set[str]] = defaultdict(set)
+    slower = {e for e, sh in edge_shifts.items() if sh.z >= shift_z and sh.ratio > 1.0}
+    for caller, callee in edge_shifts:
+        judged_out[caller].add(callee)
+        judged_in[callee].add(caller)
+    slow_out: dict[str, set[str]] = defaultdict(set)
+    slow_in: dict[str, set[str]] = defaultdict(set)
+    for caller, callee in slower:
+        slow_out[caller].add(callee)
+        slow_in[callee].add(caller)
+
+    def rate(k: int, n: int) -> float:
+        return (k + 0.5) / (n + 1.0)
+
+    q: dict[tuple[str, str], float] = {}
+    for caller, callee in slower:
+        c = rate(len(slow_out[caller]) - 1, len(judged_out[caller]) - 1)
+        x = rate(len(slow_in[callee]) - 1, len(judged_in[callee]) - 1)
+        q[(caller, callee)] = c / (c + x)
+    for svc, callers in slow_in.items():
+        f = feats.get(svc)
+        if f is not None and f.refs.get("net_in", "").startswith("spans:"):
+            keep = sum(min(1.0, 2.0 * (1.0 - q[(c, svc)])) for c in callers) / len(callers)
+            f.scores["net_in"] *= keep
+            if keep < 1.0:
+                f.lines["net_in"] += f" (shared with its callers: {keep:.0%} kept)"
+    for svc, callees in slow_out.items():
+        if svc in feats:
+            feats[svc].net_out_own = sum(max(0.0, 2.0 * q[(svc, c)] - 1.0) for c in callees) / len(callees)
