@@ -65,9 +65,8 @@ def triage_from_sources(alert: Alert, sources: TriageSources, *, model: Diagnosi
     """Triage with the onset found in the data (traces, else metrics) up to `max_alert_delay_s`
     before the alert, so that a late alert still gets a window around the real onset."""
     window = sources.window()
-    spans = sources.spans
-    index = span_index_of(sources) if spans else None
-    estimate = find_onset(alert_time=alert.starts_at, data_window=window, index=index, metrics=sources.metrics, w=model.onset)
+    index = span_index_of(sources)  # a case folder's own index: no span objects are built
+    estimate = find_onset(alert_time=alert.starts_at, data_window=window, index=index if len(index) else None, metrics=sources.metrics, w=model.onset)
     return triage(alert, sources.topology, data_window=window, onset_lookback_s=model.onset.alert_lookback_s, onset=estimate,
                   margin_s=model.onset.margin_s)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import networkx as nx
 
@@ -51,18 +51,19 @@ from lumos.tools.traces.features import (
 from lumos.tools.traces.onset import detect_onset
 from lumos.tools.traces.patterns import truncation_blame
 from lumos.tools.traces.sequences import missing_events
-from lumos.tools.traces.spans import SpanIndex, index_spans
+from lumos.tools.traces.spans import SpanIndex, index_spans, span_columns, span_services
 
 _MIN_SIDE_S = 15.0
 METRIC_HORIZON_S = 240.0
 
 
-def _span_onset(spans: Sequence[Span], index: SpanIndex, notes: list[str], model: DiagnosisModel = DEFAULT_MODEL) -> datetime | None:
+def _span_onset(index: SpanIndex, notes: list[str], model: DiagnosisModel = DEFAULT_MODEL) -> datetime | None:
     """The onset seen in the traces, or None when the spans cannot tell."""
-    if len(spans) < 20:
+    if len(index) < 20:
         return None
-    first = min(s.start for s in spans)
-    last = max(s.start for s in spans)
+    starts = span_columns(index).start
+    first = datetime.fromtimestamp(float(starts.min()), tz=UTC)
+    last = datetime.fromtimestamp(float(starts.max()), tz=UTC)
     onset, strength = detect_onset(index, earliest=first, latest=last - timedelta(seconds=_MIN_SIDE_S), min_side_s=_MIN_SIDE_S,
                                    early_fraction=model.onset.early_fraction, significant=model.onset.span_significant)
     if onset is None:
@@ -73,8 +74,7 @@ def _span_onset(spans: Sequence[Span], index: SpanIndex, notes: list[str], model
 
 
 def _add_span_features(index: SpanIndex, onset: datetime, alert_onset: datetime, feats: dict[str, ServiceFeatures],
-                       model: DiagnosisModel = DEFAULT_MODEL, *, spans: Sequence[Span] = (), logs: Sequence[LogRecord] = (),
-                       data_end: datetime | None = None) -> None:
+                       model: DiagnosisModel = DEFAULT_MODEL, *, logs: Sequence[LogRecord] = (), data_end: datetime | None = None) -> None:
     """Span evidence: before/after shifts, outlying network gaps, requests that stopped early."""
     z_scale = model.traces.span_z_scale
     shifts = compare_spans(index, onset)
@@ -90,7 +90,7 @@ def _add_span_features(index: SpanIndex, onset: datetime, alert_onset: datetime,
     gap_outlier_features(outliers.values(), feats, index.edges, z_scale)
     edge_side_attribution({(a, b): sh for a, s in shifts.items() for b, sh in s.edge_shifts.items()}, feats,
                           shift_z=model.traces.edge_shift_z)
-    for svc, miss in missing_events(spans, logs, onset, data_end=data_end, w=model.missing).items():
+    for svc, miss in missing_events(index, logs, onset, data_end=data_end, w=model.missing).items():
         line = (f"{miss.blamed} of {miss.incident_traces} requests stopped after its events (expected next: {miss.example}); "
                 f"{miss.baseline_blamed} of {miss.baseline_traces} before the onset")
         feats.setdefault(svc, ServiceFeatures(service=svc)).put("missing_events", miss.strength / (miss.strength + 3.0), line, "spans:missing_events")
@@ -105,7 +105,6 @@ def collect_features(
     *,
     graph: nx.DiGraph,
     index: SpanIndex,
-    spans: Sequence[Span],
     metrics: Sequence[MetricSample],
     triage: TriageReport,
     notes: list[str],
@@ -115,11 +114,10 @@ def collect_features(
     """Per-service features from spans and metrics around the onset; returns (features, onset)."""
     # The onset triage found in the data (searched from well before the alert); else the traces'
     # own best split over the whole record; else the start of the triage window.
-    onset = triage.onset or _span_onset(spans, index, notes, model) or triage.incident_window.start
+    onset = triage.onset or _span_onset(index, notes, model) or triage.incident_window.start
     feats: dict[str, ServiceFeatures] = {n: ServiceFeatures(service=n) for n in graph.nodes}
-    if spans:
-        _add_span_features(index, onset, triage.incident_window.start, feats, model, spans=spans, logs=logs,
-                           data_end=triage.incident_window.end)
+    if len(index):
+        _add_span_features(index, onset, triage.incident_window.start, feats, model, logs=logs, data_end=triage.incident_window.end)
     elif triage.incident_window.seconds > 0:
         notes.append("no spans: signals come from metrics (and logs) only")
     data_start = min((m.ts for m in metrics), default=triage.baseline_window.start)
@@ -196,13 +194,14 @@ def gather_evidence(
     logs: Sequence[LogRecord] = (),
 ) -> DependencyEvidence:
     """The evidence stage of the dependency analysis (the expensive part): features from spans,
-    metrics and changes on the call graph. Bad input ends up in notes."""
+    metrics and changes on the call graph (`index`, when given, is the spans' index and `spans` are
+    not read). Bad input ends up in notes."""
     notes: list[str] = []
     index = index if index is not None else index_spans(spans)
-    graph, gnotes = build_call_graph(topology, index.edges, sorted({f.span.service for f in index.facts}))
+    graph, gnotes = build_call_graph(topology, index.edges, span_services(index))
     notes.extend(gnotes)
     notes.extend(index.notes)
-    feats, onset = collect_features(graph=graph, index=index, spans=spans, metrics=metrics, triage=triage, notes=notes, model=model,
+    feats, onset = collect_features(graph=graph, index=index, metrics=metrics, triage=triage, notes=notes, model=model,
                                     logs=logs)
     if graph.number_of_nodes() == 0:
         return DependencyEvidence(graph=graph, features=feats, onset=None, notes=notes)
@@ -266,7 +265,8 @@ def map_dependencies(
 ) -> DependencyReport:
     """Map the incident onto the call graph and rank where the fault is; bad input ends up in notes.
 
-    `logs` (optional) add their trace-stamped lines to the per-trace event sequences."""
+    `logs` (optional) add their trace-stamped lines to the per-trace event sequences; `index`, when
+    given, is the spans' index (a case folder's, read without span objects) and `spans` are not read."""
     evidence = gather_evidence(topology=topology, spans=spans, metrics=metrics, changes=changes, triage=triage, model=model, index=index,
                                logs=logs)
     return rank_evidence(evidence, triage, model)

@@ -94,7 +94,7 @@ def gather(folder: Path, dataset: str, alert_delay_s: float, window: str = "data
     else:
         tri = triage_from_sources(alert, c, model=DEFAULT_MODEL)
     cmp = compare_logs(c.logs, tri) if c.logs else None
-    deps = gather_evidence(topology=c.topology, spans=c.spans, metrics=c.metrics, changes=c.changes, triage=tri, model=DEFAULT_MODEL,
+    deps = gather_evidence(topology=c.topology, spans=(), metrics=c.metrics, changes=c.changes, triage=tri, model=DEFAULT_MODEL,
                            index=c.span_index, logs=c.logs)
     return CaseEvidence(case=folder.name, dataset=dataset, truth_service=truth["service"], truth_type=truth["fault_type"],
                         triage=tri, logs=cmp, deps=deps, topology=c.topology)

@@ -22,6 +22,7 @@ from lumos.graph.resources import Resources
 from lumos.graph.runner import Decider, IncidentRunner
 from lumos.tools.errors import LumosError
 from lumos.tools.settings import Settings
+from lumos.tools.traces.spans import span_services
 
 
 class EvalOptions(BaseModel):
@@ -70,7 +71,7 @@ def evaluate_case(ref: CaseRef, options: EvalOptions) -> CaseScore:
         case, outcome = start_case_incident(runner, settings.simenv_db, ref.path, incident_id=incident_id)
         outcome = runner.drive(outcome, _decider(options.approve))
         truth = load_truth(ref.path)
-        services = sorted(set(case.topology.service_names()) | {s.service for s in case.spans} | {m.service for m in case.metrics})
+        services = sorted(set(case.topology.service_names()) | set(span_services(case.span_index)) | {m.service for m in case.metrics})
         score = score_outcome(
             case_id=case.info.id, dataset=ref.dataset, path=ref.path, outcome=outcome, truth=truth,
             services=services, alerting=case.alert.service, usage=model_usage(runner.values(incident_id)),

@@ -161,8 +161,8 @@ class DiagnosisNodes:
         t0 = time.perf_counter()
         sources = open_sources(state.get("sources"))
         report = map_dependencies(
-            topology=sources.topology, spans=sources.spans, metrics=sources.metrics, changes=sources.changes, triage=state["triage"],
-            model=self.r.model, index=span_index_of(sources) if sources.spans else None, logs=sources.logs,
+            topology=sources.topology, spans=(), metrics=sources.metrics, changes=sources.changes, triage=state["triage"],
+            model=self.r.model, index=span_index_of(sources), logs=sources.logs,
         )
         report, extra = with_model(self.r, "dependency_mapper", state, config, report, lambda m: map_dependencies_llm(
             m, self.r.settings, incident_id=state["incident_id"], alert=state["alert"], topology=sources.topology,

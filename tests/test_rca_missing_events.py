@@ -6,6 +6,7 @@ from lumos.tools.domain import LogRecord, Span
 from lumos.tools.topology.fault_types import infer_fault_type
 from lumos.tools.traces.features import ServiceFeatures
 from lumos.tools.traces.sequences import missing_events
+from lumos.tools.traces.spans import index_spans
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 ONSET = T0 + timedelta(minutes=10)
@@ -41,7 +42,7 @@ def _data(cut_share: float) -> tuple[list[Span], list[LogRecord]]:
 
 def test_requests_cut_short_without_an_error_line_point_at_the_service_where_events_stop():
     spans, logs = _data(cut_share=0.6)
-    found = missing_events(spans, logs, ONSET)
+    found = missing_events(index_spans(spans), logs, ONSET)
     assert set(found) == {"orders"}
     miss = found["orders"]
     assert miss.blamed >= 0.5 * miss.incident_traces and miss.baseline_blamed == 0 and miss.strength > 3
@@ -54,5 +55,5 @@ def test_requests_cut_short_without_an_error_line_point_at_the_service_where_eve
 
 def test_unchanged_sequences_and_too_little_baseline_find_nothing():
     spans, logs = _data(cut_share=0.0)
-    assert missing_events(spans, logs, ONSET) == {}
-    assert missing_events(spans, logs, T0 + timedelta(seconds=15)) == {}  # two fault-free traces cannot make anything expected
+    assert missing_events(index_spans(spans), logs, ONSET) == {}
+    assert missing_events(index_spans(spans), logs, T0 + timedelta(seconds=15)) == {}  # two fault-free traces cannot make anything expected

@@ -33,6 +33,7 @@ from lumos.tools.errors import InputError
 
 if TYPE_CHECKING:
     from lumos.tools.traces.spans import SpanIndex
+    from lumos.tools.traces.table import SpanTable
 from lumos.tools.topology.derive import derive_topology
 from lumos.tools.validation import describe_validation_error
 
@@ -69,6 +70,23 @@ def read_yaml(path: Path, model: type[M]) -> M:
         raise InputError(message, path=path, field=field) from None
 
 
+def _parse_line(line: str, lineno: int, path: Path, model: type[M]) -> M | None:
+    """One JSONL line as a validated record (None for a blank line); errors name file, line and field."""
+    if not line.strip():
+        return None
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON ({exc.msg}); expected one JSON object per line", path=path, line=lineno) from None
+    if not isinstance(raw, dict):
+        raise InputError("expected a JSON object", path=path, line=lineno)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        field, message = describe_validation_error(exc)
+        raise InputError(message, path=path, line=lineno, field=field) from None
+
+
 def iter_jsonl(path: Path, model: type[M]) -> Iterator[M]:
     """Yield one validated record per non-empty line; errors name file, line and field."""
     with path.open("r", encoding="utf-8", errors="strict") as fh:
@@ -81,19 +99,21 @@ def iter_jsonl(path: Path, model: type[M]) -> Iterator[M]:
             if not line:
                 return
             lineno += 1
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg}); expected one JSON object per line", path=path, line=lineno) from None
-            if not isinstance(raw, dict):
-                raise InputError("expected a JSON object", path=path, line=lineno)
-            try:
-                yield model.model_validate(raw)
-            except ValidationError as exc:
-                field, message = describe_validation_error(exc)
-                raise InputError(message, path=path, line=lineno, field=field) from None
+            record = _parse_line(line, lineno, path, model)
+            if record is not None:
+                yield record
+
+
+def iter_jsonl_lines(data: bytes, path: Path, model: type[M], *, first_line: int = 1) -> Iterator[M]:
+    """`iter_jsonl` over a block of a file's bytes whose first line is line `first_line` of `path`."""
+    for lineno, raw in enumerate(data.splitlines(), start=first_line):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("not UTF-8 text", path=path, line=lineno) from None
+        record = _parse_line(line, lineno, path, model)
+        if record is not None:
+            yield record
 
 
 def iter_metrics_csv(path: Path) -> Iterator[MetricSample]:
@@ -207,17 +227,25 @@ class CaseFiles:
         return sorted(iter_jsonl(path, LogRecord), key=lambda r: r.ts) if path.is_file() else []
 
     @cached_property
-    def spans(self) -> list[Span]:
-        """spans.jsonl sorted by start ([] when absent)."""
+    def span_table(self) -> "SpanTable":
+        """spans.jsonl as columns sorted by start (empty when absent): parsed once, without span objects."""
+        from lumos.tools.traces.table import read_spans_jsonl, table_from_spans
+
         path = self._path("spans.jsonl")
-        return sorted(iter_jsonl(path, Span), key=lambda s: s.start) if path.is_file() else []
+        return read_spans_jsonl(path) if path.is_file() else table_from_spans([])
+
+    @cached_property
+    def spans(self) -> list[Span]:
+        """spans.jsonl sorted by start ([] when absent), as objects built from `span_table`."""
+        return self.span_table.spans()
 
     @cached_property
     def span_index(self) -> "SpanIndex":
-        """The spans linked into traces with their per-span facts and columns (built once, shared by the agents)."""
-        from lumos.tools.traces.spans import index_spans
+        """The spans linked into traces with their per-span facts and columns (built once from the
+        table, shared by the agents; the ranking never builds span objects)."""
+        from lumos.tools.traces.spans import index_table
 
-        return index_spans(self.spans)
+        return index_table(self.span_table)
 
     @cached_property
     def metrics(self) -> list[MetricSample]:
@@ -234,7 +262,7 @@ class CaseFiles:
             return read_yaml(path, Topology)
         seen = {r.service for r in self.logs} | {m.service for m in self.metrics} | {c.service for c in self.changes}
         seen.update(a.service for a in self.alerts if a.service)
-        return derive_topology(self.spans, seen)
+        return derive_topology(self.span_index, seen)
 
     @cached_property
     def changes(self) -> list[Change]:
@@ -248,5 +276,5 @@ class CaseFiles:
 
     def load_all(self) -> "CaseFiles":
         """Parse every file now, so that errors surface before an incident starts."""
-        _ = (self.info, self.alerts, self.logs, self.spans, self.metrics, self.topology, self.changes)
+        _ = (self.info, self.alerts, self.logs, self.span_table, self.metrics, self.topology, self.changes)
         return self

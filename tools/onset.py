@@ -20,7 +20,7 @@ import numpy as np
 from lumos.tools.diagnosis_model import DEFAULT_MODEL, OnsetWeights
 from lumos.tools.domain import MetricSample, TimeWindow
 from lumos.tools.traces.onset import detect_onset
-from lumos.tools.traces.spans import SpanIndex
+from lumos.tools.traces.spans import SpanIndex, span_columns
 
 MIN_SPANS = 20
 MIN_SIDE_S = 15.0
@@ -94,10 +94,10 @@ def find_onset(
     latest = alert_time + timedelta(seconds=AFTER_ALERT_S)
     if data_window is not None:
         earliest, latest = max(earliest, data_window.start), min(latest, data_window.end)
-    if index is not None and len(index.facts) >= MIN_SPANS:
-        starts = index.starts if len(index.starts) == len(index.facts) else [f.span.start.timestamp() for f in index.facts]
-        first = datetime.fromtimestamp(min(starts), tz=timezone.utc)
-        last = datetime.fromtimestamp(max(starts), tz=timezone.utc)
+    if index is not None and len(index) >= MIN_SPANS:
+        starts = span_columns(index).start
+        first = datetime.fromtimestamp(float(starts.min()), tz=timezone.utc)
+        last = datetime.fromtimestamp(float(starts.max()), tz=timezone.utc)
         lo = max(earliest, first)
         hi = min(latest, last - timedelta(seconds=MIN_SIDE_S))
         if hi > lo:

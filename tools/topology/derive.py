@@ -7,28 +7,24 @@ parent -> child pairs of the spans.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from lumos.tools.domain import CallEdge, Service, Span, Topology
+from lumos.tools.domain import CallEdge, Service, Topology
+
+if TYPE_CHECKING:
+    from lumos.tools.traces.spans import SpanIndex
 
 
-def derive_topology(spans: Sequence[Span], services: Iterable[str] = ()) -> Topology:
-    """Services from spans plus `services`, and caller -> callee edges from span parentage
-    (self-calls and spans whose parent is missing add no edge)."""
-    owner: dict[tuple[str, str], str] = {}
-    for s in spans:  # the first span of a repeated id wins, as in the span index
-        owner.setdefault((s.trace_id, s.span_id), s.service)
-    edges: set[tuple[str, str]] = set()
-    for s in spans:
-        if s.parent_span_id is None:
-            continue
-        caller = owner.get((s.trace_id, s.parent_span_id))
-        if caller is not None and caller != s.service:
-            edges.add((caller, s.service))
-    names = {s.service for s in spans} | {n for n in services if n}
+def derive_topology(index: "SpanIndex", services: Iterable[str] = ()) -> Topology:
+    """Services from the span index plus `services`, and caller -> callee edges from span parentage
+    (self-calls and spans whose parent is missing add no edge; a repeated span id keeps its first span)."""
+    from lumos.tools.traces.spans import span_services
+
+    names = set(span_services(index)) | {n for n in services if n}
     return Topology(
         services=[Service(name=n) for n in sorted(names)],
-        calls=[CallEdge(caller=a, callee=b) for a, b in sorted(edges)],
+        calls=[CallEdge(caller=a, callee=b) for a, b in sorted(set(index.edges))],
     )
 
 

@@ -26,7 +26,9 @@ class SpanColumns:
     Codes index `services` / `groups` (first-appearance order). `calls_*` list every remote call
     (with repeats, in child order); `pairs_*` the distinct callees per fact, sorted by name.
     `entry` is the fact whose request-serving a fact belongs to (-1 for facts not counted:
-    repeated keys of a hand-built index).
+    repeated keys of a hand-built index); `parent` the fact of the parent span (-1: a root, or a
+    parent not in the data); `trace` codes index `traces`. `keys` are the (trace_id, span_id) of
+    the facts, spelled out on access only.
     """
 
     start: np.ndarray
@@ -47,8 +49,26 @@ class SpanColumns:
     pairs_fact: np.ndarray
     pairs_callee: np.ndarray
     entry: np.ndarray
-    keys: list[tuple[str, str]]
+    keys: Sequence[tuple[str, str]]
     key_fact: np.ndarray
+    parent: np.ndarray
+    trace: np.ndarray
+    traces: list[str]
+
+
+class SpanKeys(Sequence):
+    """(trace_id, span_id) per fact, built from codes when asked (a million tuples cost ~150 MB)."""
+
+    def __init__(self, trace: np.ndarray, traces: list[str], span_ids: list[str]):
+        self._trace, self._traces, self._span_ids = trace, traces, span_ids
+
+    def __len__(self) -> int:
+        return len(self._trace)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return self._traces[int(self._trace[i])], self._span_ids[i]
 
 
 def codes_of(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
@@ -195,6 +215,7 @@ def columns_from_facts(facts: Sequence[Any], starts: Sequence[float]) -> SpanCol
     keys = [(s.trace_id, s.span_id) for s in spans]
     last = {k: i for i, k in enumerate(keys)}  # a later fact wins a repeated key
     key_fact = np.fromiter(map(last.__getitem__, keys), dtype=np.int64, count=n)
+    trace, traces = codes_of([k[0] for k in keys])
     service, services = codes_of([s.service for s in spans])
     group, groups = codes_of([(s.service, s.operation) for s in spans])
     remote = [f.remote_children for f in facts]
@@ -228,5 +249,5 @@ def columns_from_facts(facts: Sequence[Any], starts: Sequence[float]) -> SpanCol
         error_origin=bool_array((bool(f.error_origin) for f in facts), n),
         has_remote=lens > 0,
         calls_fact=calls_fact, calls_callee=calls_callee, pairs_fact=pf, pairs_callee=pc,
-        entry=entry, keys=keys, key_fact=key_fact,
+        entry=entry, keys=keys, key_fact=key_fact, parent=parent, trace=trace, traces=traces,
     )

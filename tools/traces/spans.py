@@ -8,11 +8,9 @@ caller's own code. Keeping the two apart stops network delay from being blamed o
 
 from __future__ import annotations
 
-import gc
+import itertools
 import operator
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import repeat
 from typing import NamedTuple
 
@@ -22,8 +20,7 @@ from lumos.tools.domain import Span
 from lumos.tools.traces.columns import (
     EntryCalls,
     SpanColumns,
-    bool_array,
-    codes_of,
+    SpanKeys,
     columns_from_facts,
     covered_ms,
     distinct_pairs,
@@ -31,6 +28,7 @@ from lumos.tools.traces.columns import (
     resolve_entries,
     segment_bounds,
 )
+from lumos.tools.traces.table import SpanTable, table_from_spans
 
 
 class SpanFacts(NamedTuple):
@@ -49,72 +47,87 @@ class SpanFacts(NamedTuple):
     error_origin: bool
 
 
-@dataclass
 class SpanIndex:
     """Spans of many traces, linked to their parents and children, with anomalies of the input noted.
 
-    `starts` holds each fact's span start as epoch seconds (same order as `facts`), so that the
-    analyses need not convert datetimes again; it is filled by `index_spans` and recomputed when
-    it does not match `facts` (an index built by hand). The analyses run on numpy columns of the
-    facts (`span_columns`), built by `index_spans` or derived from the facts, cached in `_cache`.
+    The analyses run on numpy columns (`span_columns`). An index made by `index_spans` or
+    `index_table` holds the columns and builds the per-span `facts` only when something asks for
+    them; an index built by hand from `facts` derives its columns from them. Derived values are
+    cached in `_cache`.
     """
 
-    facts: list[SpanFacts] = field(default_factory=list)
-    edges: dict[tuple[str, str], int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    starts: list[float] = field(default_factory=list, repr=False, compare=False)
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    def __init__(self, facts: list[SpanFacts] | None = None, edges: dict[tuple[str, str], int] | None = None,
+                 notes: list[str] | None = None, *, columns: SpanColumns | None = None, table: SpanTable | None = None,
+                 spans: list[Span] | None = None):
+        self.edges: dict[tuple[str, str], int] = {} if edges is None else edges
+        self.notes: list[str] = [] if notes is None else notes
+        self._facts = [] if facts is None and columns is None else facts
+        self._columns = columns
+        self._table = table  # the indexed rows (for facts without span objects)
+        self._spans = spans  # or the indexed span objects
+        self._cache: dict = {}
+
+    @property
+    def facts(self) -> list[SpanFacts]:
+        """One SpanFacts per indexed span (built on first use for a column-backed index)."""
+        if self._facts is None:
+            cols = self._columns
+            spans = self._spans if self._spans is not None else self._table.spans() if self._table is not None else []
+            self._facts = _facts_of(spans, cols)
+        return self._facts
+
+    def __len__(self) -> int:
+        return len(self._columns.start) if self._columns is not None else len(self.facts)
+
+    def __repr__(self) -> str:
+        return f"SpanIndex({len(self)} spans, {len(self.edges)} edges, notes={self.notes!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SpanIndex) and (self.facts, self.edges, self.notes) == (other.facts, other.edges, other.notes)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def fact_starts(index: SpanIndex) -> list[float]:
     """Epoch seconds of each fact's span start, aligned with `index.facts`."""
-    if len(index.starts) != len(index.facts):
-        index.starts = [f.span.start.timestamp() for f in index.facts]
-    return index.starts
+    return span_columns(index).start.tolist()
 
 
 def index_spans(spans: Iterable[Span]) -> SpanIndex:
     """Link spans into trees and compute per-span facts, caller->callee edge counts and columns.
 
     Bad input never raises: spans whose parent is missing are treated as roots, duplicate
-    span ids keep the first span, and both are reported in `notes`. The cyclic garbage
-    collector is paused while the (acyclic) per-span objects are built, and restored after.
+    span ids keep the first span, and both are reported in `notes`.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    objects = list(spans)
+    return index_table(table_from_spans(objects), objects)
+
+
+def index_table(table: SpanTable, spans: list[Span] | None = None) -> SpanIndex:
+    """`index_spans` of a span table (rows in the table's order); `spans`, when given, are the
+    same rows as objects (kept for `facts`)."""
     try:
-        return _index_spans(list(spans))
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-_FIELDS = operator.attrgetter("trace_id", "span_id", "parent_span_id", "service", "operation", "start", "duration_ms", "status")
-
-
-def _index_spans(spans: list[Span]) -> SpanIndex:
-    index = SpanIndex()
-    n = len(spans)
-    cols = list(zip(*map(_FIELDS, spans))) if n else [()] * 8
-    tids, sids = cols[0], cols[1]
-    keys = list(zip(tids, sids))
-    first = dict(zip(reversed(keys), range(n - 1, -1, -1)))  # key -> first position
-    duplicates = n - len(first)
+        kept, linked = _link(table, table.key, table.parent_key)
+    except _Collision:
+        exact: dict = {}
+        tids = [table.traces[c] for c in table.trace.tolist()]
+        key = np.fromiter(map(exact.setdefault, zip(tids, table.span_id), itertools.count()), dtype=np.int64, count=len(tids))
+        pkey = np.fromiter(map(exact.get, zip(tids, table.parent_id), repeat(-1)), dtype=np.int64, count=len(tids))
+        kept, linked = _link(table, key, pkey)
+    n = len(table)
+    duplicates = n - len(kept)
     if duplicates:
-        kept = sorted(first.values())
-        spans = [spans[i] for i in kept]
-        cols = [[c[i] for i in kept] for c in cols]
-        keys = [keys[i] for i in kept]
+        table = table.take(kept)
+        if spans is not None:
+            spans = [spans[i] for i in kept.tolist()]
         n = len(kept)
-        first = dict(zip(keys, range(n)))
-    tids, _sids, psids, svcs, ops, starts, durs, stats = cols
-    t = np.fromiter(map(datetime.timestamp, starts), dtype=float, count=n)
-    dur = np.fromiter(durs, dtype=float, count=n)
-    service, services = codes_of(svcs)
-    group, groups = codes_of(list(zip(svcs, ops)))
-    error = bool_array(map(operator.eq, stats, repeat("ERROR")), n)
-    has_psid = bool_array(map(operator.is_not, psids, repeat(None)), n)
-    linked = np.fromiter(map(first.get, zip(tids, psids), repeat(-1)), dtype=np.int64, count=n)
+    has_psid = table.has_parent
+    t, dur = table.start, table.duration
+    service, services = _first_appearance(table.service, table.names)
+    width = max(len(table.names), 1)
+    group, group_keys = _first_appearance(service * width + table.operation, None)
+    groups = [(services[k // width], table.names[k % width]) for k in group_keys]
+    error = table.status == 2
     idx = np.arange(n)
     own = linked == idx
     missing_parent = int(np.count_nonzero(has_psid & (own | (linked < 0))))
@@ -135,29 +148,80 @@ def _index_spans(spans: list[Span]) -> SpanIndex:
     gap = np.where((n_remote > 0) & (n_remote == n_kids), own_ms, 0.0)
     self_ms = np.where(gap != 0.0, 0.0, own_ms)
     # The parent for entry/edge purposes (a parent id that is empty does not count).
-    parent = np.where(bool_array(map(bool, psids), n), linked, -1)
+    empty = np.fromiter(map(operator.eq, table.parent_id, repeat("")), dtype=bool, count=n)
+    parent = np.where(has_psid & ~empty, linked, -1)
     has_parent = parent >= 0
     psvc = np.where(has_parent, service[parent], -1)
     is_entry = ~has_parent | (psvc != service)
     error_origin = error & ~kid_error
     calls_fact, calls_callee = kp[remote_kid], service[kid[remote_kid]]
     pairs_fact, pairs_callee = distinct_pairs(calls_fact, calls_callee, services)
-    index.edges = _edge_counts(psvc[has_parent & is_entry], service[has_parent & is_entry], services)
     columns = SpanColumns(
         start=t, duration=dur, service=service, services=services, group=group, groups=groups,
-        status_set=bool_array(map(operator.is_not, stats, repeat(None)), n), error=error,
+        status_set=table.status != 0, error=error,
         self_ms=self_ms, gap_ms=gap, is_entry=is_entry, error_origin=error_origin, has_remote=n_remote > 0,
         calls_fact=calls_fact, calls_callee=calls_callee, pairs_fact=pairs_fact, pairs_callee=pairs_callee,
-        entry=resolve_entries(is_entry, parent), keys=keys, key_fact=idx,
+        entry=resolve_entries(is_entry, parent), keys=SpanKeys(table.trace, table.traces, table.span_id), key_fact=idx,
+        parent=parent, trace=table.trace, traces=table.traces,
     )
-    _build_facts(index, spans, columns, psvc)
-    index.starts = t.tolist()
-    index._cache["columns"] = ((id(index.facts), len(index.facts)), columns)
+    index = SpanIndex(edges=_edge_counts(psvc[has_parent & is_entry], service[has_parent & is_entry], services), columns=columns,
+                      table=table if spans is None else None, spans=spans)
     if duplicates:
         index.notes.append(f"{duplicates} spans repeat a span id already seen in their trace; the first one is kept")
     if missing_parent:
         index.notes.append(f"{missing_parent} spans name a parent span that is not in the data (or themselves); they are treated as roots")
     return index
+
+
+class _Collision(Exception):
+    """Two different (trace, span id) pairs share a hash key."""
+
+
+def _link(table: SpanTable, key: np.ndarray, pkey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows kept: the first of each repeated span id, each kept row's parent among the kept rows
+    or -1), matching rows by `key`/`pkey`; every match is checked on the strings (_Collision if not)."""
+    n = len(key)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    new_run = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
+    firsts = order[new_run]  # stable: the earliest row of each key
+    unique_keys = sorted_key[new_run]
+    if len(firsts) < n:
+        _check(table, firsts[np.cumsum(new_run)[~new_run] - 1], order[~new_run], table.span_id)
+    kept = np.sort(firsts)
+    position = np.full(n, -1, dtype=np.int64)
+    position[kept] = np.arange(len(kept))
+    pk = pkey[kept]
+    at = np.minimum(np.searchsorted(unique_keys, pk), len(unique_keys) - 1)
+    linked = np.where(table.has_parent[kept] & (unique_keys[at] == pk), position[firsts[at]], -1)
+    child = np.flatnonzero(linked >= 0)
+    _check(table, kept[linked[child]], kept[child], table.parent_id)
+    return kept, linked
+
+
+def _check(table: SpanTable, rows: np.ndarray, others: np.ndarray, other_ids: list) -> None:
+    """Raise _Collision unless every row in `rows` has the trace and span id of its `others` row
+    (span id compared with `other_ids` of the other row)."""
+    if len(rows) == 0:
+        return
+    same = np.array_equal(table.trace[rows], table.trace[others]) and all(
+        map(operator.eq, map(table.span_id.__getitem__, rows.tolist()), map(other_ids.__getitem__, others.tolist())))
+    if not same:
+        raise _Collision
+
+
+def _first_appearance(codes: np.ndarray, names: list | None) -> tuple[np.ndarray, list]:
+    """Codes renumbered in order of first appearance, and the names (or the old codes) in that order."""
+    if len(codes) == 0:
+        return codes.astype(np.int64), []
+    uniq, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order] = np.arange(len(uniq))
+    olds = uniq[order].tolist()
+    return rank[inverse.reshape(-1)], [names[c] for c in olds] if names is not None else olds
 
 
 def _edge_counts(callers: np.ndarray, callees: np.ndarray, services: list[str]) -> dict[tuple[str, str], int]:
@@ -171,8 +235,8 @@ def _edge_counts(callers: np.ndarray, callees: np.ndarray, services: list[str]) 
     return {(services[int(c) // ns], services[int(c) % ns]): int(k) for c, k in zip(uniq[order].tolist(), counts[order].tolist())}
 
 
-def _build_facts(index: SpanIndex, spans: list[Span], cols: SpanColumns, psvc: np.ndarray) -> None:
-    """Fill `index.facts` with one SpanFacts per span from the columns."""
+def _facts_of(spans: list[Span], cols: SpanColumns) -> list[SpanFacts]:
+    """One SpanFacts per span from the columns."""
     n = len(spans)
     names = cols.services
     remote: list[tuple[str, ...]] = [()] * n
@@ -181,14 +245,24 @@ def _build_facts(index: SpanIndex, spans: list[Span], cols: SpanColumns, psvc: n
         starts, ends = segment_bounds(cols.calls_fact)
         for p, a, b in zip(cols.calls_fact[starts].tolist(), starts.tolist(), ends.tolist()):
             remote[p] = tuple(flat[a:b])
+    has_parent = cols.parent >= 0
+    psvc = np.where(has_parent, cols.service[np.where(has_parent, cols.parent, 0)], -1) if n else cols.parent
     pnames = [None if c < 0 else names[c] for c in psvc.tolist()]
     rows = zip(spans, pnames, cols.self_ms.tolist(), cols.gap_ms.tolist(), cols.is_entry.tolist(), remote, cols.error_origin.tolist())
-    index.facts.extend(map(tuple.__new__, repeat(SpanFacts), rows))
+    return list(map(tuple.__new__, repeat(SpanFacts), rows))
 
 
 def span_columns(index: SpanIndex) -> SpanColumns:
     """The index as numpy columns (built by `index_spans`, else derived from the facts); cached."""
-    return _cached(index, "columns", lambda: columns_from_facts(index.facts, fact_starts(index)))
+    if index._columns is not None:
+        return index._columns
+    return _cached(index, "columns", lambda: columns_from_facts(index.facts, [f.span.start.timestamp() for f in index.facts]))
+
+
+def span_services(index: SpanIndex) -> list[str]:
+    """The services that have spans in the index, sorted."""
+    cols = span_columns(index)
+    return sorted(cols.services[c] for c in np.unique(cols.service).tolist())
 
 
 def facts_by_key(index: SpanIndex) -> dict[tuple[str, str], SpanFacts]:
@@ -197,8 +271,9 @@ def facts_by_key(index: SpanIndex) -> dict[tuple[str, str], SpanFacts]:
 
 
 def _cached(index: SpanIndex, name: str, build):
-    """A value derived from `index.facts`, rebuilt when the facts list is replaced or changes length."""
-    stamp = (id(index.facts), len(index.facts))
+    """A value derived from the index, rebuilt (for an index built from facts) when the facts list
+    is replaced or changes length."""
+    stamp = ("columns",) if index._columns is not None else (id(index.facts), len(index.facts))
     hit = index._cache.get(name)
     if hit is not None and hit[0] == stamp:
         return hit[1]
