@@ -48,6 +48,7 @@ def test_columns_hold_the_same_spans_and_index_as_the_model(tmp_path):
     expected = sorted(iter_jsonl(path, Span), key=lambda s: s.start)
     table = read_spans_jsonl(path, block_bytes=512)  # many blocks
     assert table.spans() == expected
+    assert read_spans_jsonl(path, block_bytes=64).spans() == expected  # lines longer than the buffer
     by_columns, by_objects = index_table(table), index_spans(expected)
     a, b = span_columns(by_columns), span_columns(by_objects)
     for name in ("start", "duration", "service", "group", "self_ms", "gap_ms", "is_entry", "error", "entry", "parent", "calls_callee"):

@@ -148,8 +148,12 @@ def index_table(table: SpanTable, spans: list[Span] | None = None) -> SpanIndex:
     gap = np.where((n_remote > 0) & (n_remote == n_kids), own_ms, 0.0)
     self_ms = np.where(gap != 0.0, 0.0, own_ms)
     # The parent for entry/edge purposes (a parent id that is empty does not count).
-    empty = np.fromiter(map(operator.eq, table.parent_id, repeat("")), dtype=bool, count=n)
-    parent = np.where(has_psid & ~empty, linked, -1)
+    # An empty parent id links only when some span has an empty id (then it names no parent).
+    if "" in table.span_id:
+        empty = np.fromiter(map(operator.eq, table.parent_id, repeat("")), dtype=bool, count=n)
+        parent = np.where(has_psid & ~empty, linked, -1)
+    else:
+        parent = linked.copy()
     has_parent = parent >= 0
     psvc = np.where(has_parent, service[parent], -1)
     is_entry = ~has_parent | (psvc != service)
@@ -214,14 +218,27 @@ def _check(table: SpanTable, rows: np.ndarray, others: np.ndarray, other_ids: li
 
 def _first_appearance(codes: np.ndarray, names: list | None) -> tuple[np.ndarray, list]:
     """Codes renumbered in order of first appearance, and the names (or the old codes) in that order."""
-    if len(codes) == 0:
+    n = len(codes)
+    if n == 0:
         return codes.astype(np.int64), []
-    uniq, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    rank = np.empty(len(uniq), dtype=np.int64)
-    rank[order] = np.arange(len(uniq))
-    olds = uniq[order].tolist()
-    return rank[inverse.reshape(-1)], [names[c] for c in olds] if names is not None else olds
+    size = int(codes.max()) + 1
+    if size <= 4 * n + 1024:  # dense codes: a table instead of a sort
+        first = np.full(size, n, dtype=np.int64)
+        np.minimum.at(first, codes, np.arange(n))
+        present = np.flatnonzero(first < n)
+        olds = present[np.argsort(first[present])]
+        rank = np.empty(size, dtype=np.int64)
+        rank[olds] = np.arange(len(olds))
+        new = rank[codes]
+    else:
+        uniq, firsts, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        order = np.argsort(firsts)
+        rank = np.empty(len(uniq), dtype=np.int64)
+        rank[order] = np.arange(len(uniq))
+        olds = uniq[order]
+        new = rank[inverse.reshape(-1)]
+    old_list = olds.tolist()
+    return new, [names[c] for c in old_list] if names is not None else old_list
 
 
 def _edge_counts(callers: np.ndarray, callees: np.ndarray, services: list[str]) -> dict[tuple[str, str], int]:

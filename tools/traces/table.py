@@ -181,23 +181,30 @@ def read_spans_jsonl(path: Path, *, block_bytes: int = BLOCK_BYTES) -> SpanTable
 
     b = _Builder()
     lineno = 0
+    buf = bytearray(block_bytes)
+    view = memoryview(buf)
+    filled = 0
     with path.open("rb") as fh:
-        rest = b""
         while True:
-            chunk = fh.read(block_bytes)
-            data = rest + chunk
-            if not chunk:
-                block, rest = data, b""
-            else:
-                cut = data.rfind(b"\n") + 1
-                block, rest = data[:cut], data[cut:]
-            if block:
+            if filled == len(buf):  # a line longer than the buffer: grow it
+                view.release()
+                buf.extend(bytes(len(buf)))
+                view = memoryview(buf)
+            got = fh.readinto(view[filled:])
+            end = filled + got
+            cut = end if not got else buf.rfind(b"\n", 0, end) + 1
+            if cut:
+                block = view[:cut]
                 try:
                     b.add_rows(_DECODER.decode_lines(block))
                 except (msgspec.DecodeError, UnicodeDecodeError):
                     # The model decides (and words the error): it is more lenient, and names the line.
-                    b.add_spans(list(iter_jsonl_lines(block, path, Span, first_line=lineno + 1)))
-                lineno += block.count(b"\n")
-            if not chunk:
+                    b.add_spans(list(iter_jsonl_lines(bytes(block), path, Span, first_line=lineno + 1)))
+                lineno += buf.count(b"\n", 0, cut)
+                block.release()
+                buf[:end - cut] = buf[cut:end]  # the unfinished last line moves to the front
+            filled = end - cut
+            if not got:
                 break
+    view.release()
     return b.table().sorted_by_start()
