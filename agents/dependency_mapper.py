@@ -91,8 +91,8 @@ def _add_span_features(index: SpanIndex, onset: datetime, alert_onset: datetime,
     edge_side_attribution({(a, b): sh for a, s in shifts.items() for b, sh in s.edge_shifts.items()}, feats,
                           shift_z=model.traces.edge_shift_z)
     for svc, miss in missing_events(index, logs, onset, data_end=data_end, w=model.missing).items():
-        line = (f"{miss.blamed} of {miss.incident_traces} requests stopped after its events (expected next: {miss.example}); "
-                f"{miss.baseline_blamed} of {miss.baseline_traces} before the onset")
+        line = (f"{miss.missing_inc} of {miss.calls_inc} calls lacked an event they had before the onset ({miss.example}); "
+                f"{miss.missing_base} of {miss.calls_base} before")
         feats.setdefault(svc, ServiceFeatures(service=svc)).put("missing_events", miss.strength / (miss.strength + 3.0), line, "spans:missing_events")
     for svc, blame in truncation_blame(index, onset).items():
         # Share of its calls that ended the request, discounted when only a handful were seen.

@@ -1,6 +1,7 @@
 """Leave-one-dataset-out cross-validation of the offline diagnosis model (issue 16).
 
-Usage: python benchmarks/rca_cv.py [--cases DIR] [--alert-delay S ...] [--fit-calibration] [--cache DIR] [-v]
+Usage: python benchmarks/rca_cv.py [--cases DIR] [--alert-delay S ...] [--fit-calibration] [--cache DIR]
+                                   [--set rank.local.missing_events=0.3 ...] [--no-search] [-v]
 
 Every case is replayed once through the expensive evidence stage (triage, log window comparison,
 dependency evidence) with the shipped model; the scoring stage (log report, graph ranking, fault
@@ -125,16 +126,16 @@ def objective(results: list[CaseResult]) -> float:
     return sum(rates(rs)[0] + 0.5 * rates(rs)[1] for rs in by.values()) / max(1, len(by))
 
 
-def choose(train: list[CaseEvidence], passes: int = 2) -> tuple[DiagnosisModel, dict[str, float]]:
-    """Coordinate search over KNOBS from the shipped model, maximising the objective on `train`."""
+def choose(train: list[CaseEvidence], passes: int = 2, start: DiagnosisModel = DEFAULT_MODEL) -> tuple[DiagnosisModel, dict[str, float]]:
+    """Coordinate search over KNOBS from `start` (the shipped model), maximising the objective on `train`."""
     chosen: dict[str, float] = {}
-    model = DEFAULT_MODEL
+    model = start
     best = objective([score(e, model) for e in train])
     for _ in range(passes):
         improved = False
         for knob, values in KNOBS.items():
             for v in values:
-                trial = model.with_updates({**chosen, knob: v})
+                trial = start.with_updates({**chosen, knob: v})
                 value = objective([score(e, trial) for e in train])
                 if value > best + 1e-9:
                     best, model, improved = value, trial, True
@@ -211,12 +212,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit-calibration", action="store_true", help="print the calibration fitted on all cases")
     ap.add_argument("--no-search", action="store_true", help="score the shipped weights only (no per-fold weight choice)")
     ap.add_argument("--cache", type=Path, default=None, help="keep the evidence stage in this folder between runs")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="score the shipped model with this weight changed (dotted path, e.g. rank.local.missing_events=0.3); repeatable")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     evidence = load_all(args.cases, args.alert_delay, args.cache, args.verbose, args.window)
     print(f"{len(evidence)} cases from {args.cases} (alert delay {args.alert_delay:+.0f} s); evidence stage {time.perf_counter() - t0:.1f} s")
-    shipped = {e.case: score(e, DEFAULT_MODEL) for e in evidence}
+    try:
+        base = DEFAULT_MODEL.with_updates({k: float(v) for k, _, v in (item.partition("=") for item in args.set)})
+    except (KeyError, ValueError) as exc:
+        ap.error(f"--set: expected KEY=VALUE with a weight of the diagnosis model ({exc})")
+    if args.set:
+        print("shipped model with " + ", ".join(args.set))
+    shipped = {e.case: score(e, base) for e in evidence}
     if args.verbose:
         for e in evidence:
             r = shipped[e.case]
@@ -231,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, train, test in folds(evidence):
         s1, s3, st = rates([shipped[e.case] for e in test])
         if args.no_search:
-            model, chosen = DEFAULT_MODEL, {}
+            model, chosen = base, {}
         else:
-            model, chosen = choose(train)
+            model, chosen = choose(train, start=base)
         test_results = [score(e, model) for e in test]
         c1, c3, ct = rates(test_results)
         sums["shipped"].append((s1, s3, st))

@@ -65,3 +65,21 @@ def test_memory_growth_tells_a_leak_and_a_limit_from_a_step():
     assert found["leaky"][0] > 0.8 and "climbs steadily" in found["leaky"][1]
     assert found["full"][0] > 0.5 and "limit" in found["full"][1]
     assert found.get("stepped", (0.0,))[0] < 0.3  # a new plateau is not a leak
+
+
+def test_memory_that_climbs_and_restarts_is_a_leak_and_a_crash_loop_is_not():
+    base = TimeWindow(start=T0, end=ONSET)
+    inc = TimeWindow(start=ONSET, end=DATA.end)
+    rows = []
+    for minute in range(40):
+        ts = T0 + timedelta(minutes=minute)
+        after = max(0, minute - 20)
+        # OOM: from 900 MB the heap fills towards 2 GB in three minutes, is killed and starts over.
+        oom = 900.0 + minute % 2 if minute < 20 else 900.0 + 380.0 * (after % 3)
+        # Crash loop: the process dies and comes back small, without climbing first.
+        crash = 900.0 + minute % 2 if minute < 20 else (300.0 if after % 2 else 500.0)
+        rows.append(MetricSample(ts=ts, service="oom", metric="memory_usage_mb", value=oom))
+        rows.append(MetricSample(ts=ts, service="crashing", metric="memory_usage_mb", value=crash))
+    found = memory_growth(rows, inc, base)
+    assert found["oom"][0] > 0.8 and "drops (a restart) and climbs again" in found["oom"][1]
+    assert found.get("crashing", (0.0,))[0] == 0.0

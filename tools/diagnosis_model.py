@@ -42,10 +42,11 @@ class LocalWeights(_Part):
     net_out: float = _w(0.4, "A wider gap on its outgoing calls is more often the callee's network, so it counts less than net_in.")
     calls_changed: float = _w(0.6, "Fewer remote calls per request: the service stopped its own work early (an exception, an early return).")
     calls_blamed: float = _w(0.3, "Requests of other services that end right after calling it: indirect (the caller may cut short for its own reasons).")
-    missing_events: float = _w(0.0, "Events that normally follow this service's events in a trace stopped (an exception that logs nothing). "
-                               "Measured (benchmarks/rca_cv.py): on the dev sets it fires on interleaving noise about as often as on faults "
-                               "and costs a TrainTicket case at every weight tried, so it names the fault type and stands as evidence "
-                               "but does not move the ranking until a dataset supports it.")
+    missing_events: float = _w(0.0, "Events an operation's calls contained before the onset stopped coming (an exception that logs nothing). "
+                               "Measured out of fold (benchmarks/rca_cv.py --set): on the dev sets the events that vanish are mostly "
+                               "in the callers that skip later steps after a callee's error, not in the faulty service, and in the "
+                               "TrainTicket exception cases the labelled service's recorded calls do not change; no weight tried "
+                               "raised any held-out fold, so it names the fault type and stands as evidence but does not rank.")
     error_origin: float = _w(0.8, "Spans that fail without a failing child: the error is raised here.")
     disk: float = _w(0.6, "Disk filling or I/O saturating is the service's own resource.")
     restarts: float = _w(0.8, "Restarts are the process itself dying.")
@@ -94,12 +95,12 @@ class LogWeights(_Part):
 
 
 class MissingEventWeights(_Part):
-    """Expected events (log templates, span operations) per trace that stop after the onset."""
+    """Expected events (child spans, log lines) of an operation's calls that stop after the onset."""
 
-    min_baseline_share: float = _w(0.8, "An event is 'expected' after another when it followed it in at least this share of fault-free traces.")
-    min_baseline_traces: int = Field(default=4, ge=1, description="Fewer fault-free examples than this cannot make an event expected.")
-    min_missing: int = Field(default=3, ge=1, description="One or two missing events are chance (sampling, a clipped trace); three or more is a pattern.")
-    min_share: float = _w(0.15, "A fault that cuts requests short cuts a visible share of them; a few stray traces are interleaving noise.")
+    min_baseline_share: float = _w(0.8, "An event is 'expected' in an operation's calls when at least this share of its fault-free calls had it.")
+    min_baseline_traces: int = Field(default=4, ge=1, description="Fewer fault-free calls than this cannot make an event expected.")
+    min_missing: int = Field(default=3, ge=1, description="One or two calls without the event are chance (sampling, a clipped trace); three or more is a pattern.")
+    min_share: float = _w(0.15, "A fault that cuts requests short cuts a visible share of the operation's calls; a few stray calls are noise.")
 
 
 class TraceWeights(_Part):

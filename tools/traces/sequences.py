@@ -1,20 +1,18 @@
-"""Missing expected events: what usually follows an event in a trace and stopped after the onset.
+"""Missing expected events: what a service's operation usually does and stopped doing after the onset.
 
-When a service throws and the request is cut short, the service often logs no error at all:
-within the trace, the lines and spans that normally follow its last step simply never come, while
-everything before continues. Counting lines per service hides this; comparing event sequences
-per trace shows it (the idea of Nezha's fault-free vs faulty event patterns). An event is a span's
-operation or a log line's template, keyed by service; B is *expected* after A when it followed A
-in most fault-free traces that had A. In a faulty trace the service of the last event whose
-expected successor never came is where the request stopped.
+When a service throws and the request is cut short, the service often logs no error at all: the
+child spans and log lines that normally come inside its operation simply never come, while
+everything before continues. Counting lines per service hides this; comparing, per operation, the
+events its calls contain before and after the onset shows it (the fault-free vs faulty event
+patterns of Nezha, taken per parent operation). Sets of events per call, not their order within a
+trace, are compared, so concurrent work does not read as missing steps.
 """
 
 from __future__ import annotations
 
-import hashlib
+import math
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,91 +20,28 @@ import numpy as np
 
 from lumos.tools.diagnosis_model import DEFAULT_MODEL, MissingEventWeights
 from lumos.tools.domain import LogRecord
-from lumos.tools.logs.stats import increase_strength
+from lumos.tools.traces.columns import SpanColumns
 from lumos.tools.traces.spans import SpanIndex, span_columns
 
-MAX_TRACES = 200  # per side: a few hundred requests decide the test (p far below 1e-3 for a real cut); bounds the work
-NEXT_EVENTS = 8  # successors that count as 'following' an event: the steps right after it
 _MASK_RE = re.compile(r"[0-9a-f]{6,}|\d+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class MissingEvents:
-    """A service where requests stopped: the traces cut short after its events, incident vs baseline."""
+    """A service's operation whose calls stopped containing an expected event, incident vs baseline."""
 
     service: str
-    incident_traces: int
-    blamed: int
-    baseline_traces: int
-    baseline_blamed: int
-    strength: float  # -log10 p of the increase
-    example: str  # "A -> B" of the most common missing transition
+    calls_inc: int  # calls of the operation after the onset
+    missing_inc: int  # ... without the event
+    calls_base: int
+    missing_base: int
+    strength: float  # -log10 p (hypergeometric: this few calls with the event by chance)
+    example: str  # "service operation -> missing event"
 
 
 def _log_key(message: str) -> str:
     """A cheap template key: numbers and ids masked, the first eight words."""
     return " ".join(_MASK_RE.sub("#", message).split()[:8])
-
-
-def trace_events(index: SpanIndex, logs: Iterable[LogRecord] = (), traces: set[str] | None = None) -> dict[str, list[tuple[float, str, str]]]:
-    """{trace_id: [(epoch, service, event key)] in time order} from span starts and log lines that
-    carry a trace id (only the traces in `traces` when given)."""
-    out: dict[str, list[tuple[float, str, str]]] = defaultdict(list)
-    cols = span_columns(index)
-    if traces is None:
-        rows = np.arange(len(cols.trace))
-    else:
-        wanted = np.fromiter((i for i, t in enumerate(cols.traces) if t in traces), dtype=np.int64)
-        rows = np.flatnonzero(np.isin(cols.trace, wanted))
-    names, groups, tnames = cols.services, cols.groups, cols.traces
-    for tr, t, svc, g in zip(cols.trace[rows].tolist(), cols.start[rows].tolist(), cols.service[rows].tolist(), cols.group[rows].tolist()):
-        out[tnames[tr]].append((t, names[svc], f"span {groups[g][1]}"))
-    for r in logs:
-        if r.trace_id and (traces is None or r.trace_id in traces):
-            out[r.trace_id].append((r.ts.timestamp(), r.service, f"log {_log_key(r.message)}"))
-    for events in out.values():
-        events.sort()
-    return out
-
-
-def _trace_starts(index: SpanIndex, logs: Iterable[LogRecord]) -> dict[str, float]:
-    """When each trace starts (its earliest span or line)."""
-    cols = span_columns(index)
-    first: dict[str, float] = {}
-    if len(cols.trace):
-        earliest = np.full(len(cols.traces), np.inf)
-        np.minimum.at(earliest, cols.trace, cols.start)
-        first = {t: v for t, v in zip(cols.traces, earliest.tolist()) if v != np.inf}
-    for r in logs:
-        if r.trace_id:
-            t = r.ts.timestamp()
-            if t < first.get(r.trace_id, float("inf")):
-                first[r.trace_id] = t
-    return first
-
-
-def _sample(traces: list[str]) -> list[str]:
-    if len(traces) <= MAX_TRACES:
-        return traces
-    return sorted(traces, key=lambda t: hashlib.blake2b(t.encode(), digest_size=8).digest())[:MAX_TRACES]
-
-
-def _follows(events: Sequence[tuple[float, str, str]]) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
-    """For each event (service, key), the next NEXT_EVENTS distinct events after its first occurrence
-    in the trace (what 'follows' it: a cut request loses exactly these)."""
-    ids = [(svc, key) for _, svc, key in events]
-    out: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
-    for i, a in enumerate(ids):
-        if a in out:
-            continue
-        nxt: dict[tuple[str, str], None] = {}
-        for b in ids[i + 1:]:
-            if b != a:
-                nxt[b] = None
-                if len(nxt) >= NEXT_EVENTS:
-                    break
-        out[a] = frozenset(nxt)
-    return out
 
 
 def missing_events(
@@ -117,73 +52,87 @@ def missing_events(
     data_end: datetime | None = None,
     w: MissingEventWeights = DEFAULT_MODEL.missing,
 ) -> dict[str, MissingEvents]:
-    """Per service, how often requests stopped right after its events (an expected successor never
-    came) in traces starting after `onset`, against traces before it; {} without enough baseline.
+    """Per service, the strongest expected child event of one of its operations that stopped coming
+    after `onset` (fewer calls of that operation had it than before, hypergeometric test); {} without
+    a fault-free baseline.
 
-    Traces that start too close to the end of the data (within the 90th percentile of fault-free
-    trace durations) are left out: the recording, not the fault, cut them short.
+    The events of a span are its child spans (by service and operation) and the log lines that name
+    it (`attrs.span_id`, by template). A child is *expected* when at least `min_baseline_share` of the
+    operation's calls before the onset had it. Spans that had not finished when the data ends are
+    left out: the recording, not the fault, cut them short. Counting calls of one operation, not
+    event orders within traces, keeps concurrent work from reading as missing steps.
     """
-    starts = _trace_starts(index, logs)
+    cols = span_columns(index)
+    n = len(cols.start)
+    if n == 0:
+        return {}
     t_on = onset.timestamp()
-    base_ids = _sample(sorted(t for t, t0 in starts.items() if t0 < t_on))
-    if len(base_ids) < w.min_baseline_traces:
+    base = cols.start < t_on
+    inc = ~base
+    if data_end is not None:
+        inc &= cols.start + cols.duration / 1000.0 <= data_end.timestamp()
+    ng = len(cols.groups)
+    child = np.flatnonzero(cols.parent >= 0)
+    parent = cols.parent[child]
+    events = [cols.group[child]]
+    parents = [parent]
+    templates: dict[str, int] = {}
+    rows = _log_rows(cols, logs)
+    if rows:
+        lrow = np.fromiter((r for r, _ in rows), dtype=np.int64, count=len(rows))
+        lcode = np.fromiter((ng + templates.setdefault(k, len(templates)) for _, k in rows), dtype=np.int64, count=len(rows))
+        events.append(lcode)
+        parents.append(lrow)
+    event, parent = np.concatenate(events), np.concatenate(parents)
+    n_events = ng + len(templates)
+    # Distinct (parent span, event) pairs, then per (operation, event, side) how many calls had it.
+    pair = np.unique(parent * n_events + event)
+    prow, pevent = pair // n_events, pair % n_events
+    side = np.where(base[prow], 0, np.where(inc[prow], 1, 2))
+    keep = side < 2
+    key = (cols.group[prow[keep]] * n_events + pevent[keep]) * 2 + side[keep]
+    cell, had = np.unique(key, return_counts=True)
+    calls = np.bincount(cols.group * 2 + np.where(base, 0, 1), weights=(base | inc).astype(float), minlength=2 * ng)
+    op_event, sides = cell // 2, cell % 2
+    k_base = np.zeros(len(cell))
+    k_base[sides == 0] = had[sides == 0]
+    k_inc = np.zeros(len(cell))
+    k_inc[sides == 1] = had[sides == 1]
+    # One row per (operation, event): sum the two sides.
+    uniq, inverse = np.unique(op_event, return_inverse=True)
+    kb = np.bincount(inverse, weights=k_base, minlength=len(uniq))
+    ki = np.bincount(inverse, weights=k_inc, minlength=len(uniq))
+    op = uniq // n_events
+    nb, ni = calls[op * 2], calls[op * 2 + 1]
+    missing = ni - ki
+    ok = ((nb >= w.min_baseline_traces) & (kb >= w.min_baseline_share * nb) & (missing >= w.min_missing)
+          & (missing >= w.min_share * ni))
+    if not ok.any():
         return {}
-    inc_all = _sample(sorted(t for t, t0 in starts.items() if t0 >= t_on))
-    traces = trace_events(index, logs, set(base_ids) | set(inc_all))
-    durations = sorted(traces[t][-1][0] - traces[t][0][0] for t in base_ids)
-    horizon = durations[int(0.9 * (len(durations) - 1))]
-    end = data_end.timestamp() if data_end is not None else max(ev[-1][0] for ev in traces.values())
-    inc_ids = [t for t in inc_all if traces[t][0][0] <= end - horizon]
-    if not inc_ids:
-        return {}
-    has: Counter = Counter()
-    after: Counter = Counter()
-    base_follow = {t: _follows(traces[t]) for t in base_ids}
-    for follow in base_follow.values():
-        for a, later in follow.items():
-            has[a] += 1
-            for b in later:
-                after[(a, b)] += 1
-    expected: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    # For a fault-free trace judged against the others (leave one out): a successor it lacks was
-    # seen after A in `after` of the other `has - 1` traces.
-    expected_loo: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    for (a, b), n in after.items():
-        if has[a] >= w.min_baseline_traces and n >= w.min_baseline_share * has[a]:
-            expected[a].append(b)
-        if has[a] - 1 >= w.min_baseline_traces and n >= w.min_baseline_share * (has[a] - 1):
-            expected_loo[a].append(b)
+    from scipy.stats import hypergeom
 
-    def cut(events: Sequence[tuple[float, str, str]], follow: dict, table: dict) -> tuple[str, str, str] | None:
-        """(service, A, B): the last event whose expected successor B never came after it."""
-        for _, svc, key in reversed(events):
-            a = (svc, key)
-            missing = [b for b in table.get(a, ()) if b not in follow.get(a, ())]
-            if missing:
-                return svc, key, f"{missing[0][0]} {missing[0][1]}"
-        return None
-
-    base_blamed: Counter = Counter()
-    for t in base_ids:
-        hit = cut(traces[t], base_follow[t], expected_loo)
-        if hit:
-            base_blamed[hit[0]] += 1
-    inc_blamed: Counter = Counter()
-    examples: dict[str, Counter] = defaultdict(Counter)
-    for t in inc_ids:
-        hit = cut(traces[t], _follows(traces[t]), expected)
-        if hit:
-            inc_blamed[hit[0]] += 1
-            examples[hit[0]][f"{hit[0]} {hit[1]} -> {hit[2]}"] += 1
+    p = hypergeom.cdf(ki[ok], nb[ok] + ni[ok], kb[ok] + ki[ok], ni[ok])
+    names = {v: k for k, v in templates.items()}
     out: dict[str, MissingEvents] = {}
-    n_base, n_inc = len(base_ids), len(inc_ids)
-    for svc, k in inc_blamed.items():
-        if k < w.min_missing or k < w.min_share * n_inc:
-            continue
-        rate = (base_blamed[svc] + 0.5) / (n_base + 1.0)
-        strength = increase_strength(k, rate * n_inc)
-        if strength > 0:
-            out[svc] = MissingEvents(service=svc, incident_traces=n_inc, blamed=k, baseline_traces=n_base,
-                                     baseline_blamed=base_blamed[svc], strength=round(strength, 3),
-                                     example=examples[svc].most_common(1)[0][0][:200])
+    for j, pv in zip(np.flatnonzero(ok).tolist(), p.tolist()):
+        strength = -math.log10(max(pv, 1e-300))
+        g = int(op[j])
+        svc, operation = cols.groups[g]
+        e = int(uniq[j] % n_events)
+        what = f"{cols.groups[e][0]} {cols.groups[e][1]}" if e < ng else f"log {names[e - ng]}"
+        if strength > 0 and (svc not in out or strength > out[svc].strength):
+            out[svc] = MissingEvents(service=svc, calls_inc=int(ni[j]), missing_inc=int(missing[j]), calls_base=int(nb[j]),
+                                     missing_base=int(nb[j] - kb[j]), strength=round(strength, 3), example=f"{svc} {operation} -> {what}"[:200])
     return out
+
+
+def _log_rows(cols: SpanColumns, logs: Sequence[LogRecord]) -> list[tuple[int, str]]:
+    """(span row, template key) of the log lines that name their span (`attrs.span_id`)."""
+    named = [(r.trace_id, str(r.attrs["span_id"]), r.message) for r in logs if r.trace_id and r.attrs.get("span_id")]
+    if not named:
+        return []
+    wanted = {t for t, _, _ in named}
+    codes = np.fromiter((i for i, t in enumerate(cols.traces) if t in wanted), dtype=np.int64)
+    rows = np.flatnonzero(np.isin(cols.trace, codes)).tolist()
+    row_of = {cols.keys[i]: i for i in rows}
+    return [(row_of[(t, sid)], _log_key(m)) for t, sid, m in named if (t, sid) in row_of]
