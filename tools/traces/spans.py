@@ -88,11 +88,6 @@ class SpanIndex:
     __hash__ = None  # type: ignore[assignment]
 
 
-def fact_starts(index: SpanIndex) -> list[float]:
-    """Epoch seconds of each fact's span start, aligned with `index.facts`."""
-    return span_columns(index).start.tolist()
-
-
 def index_spans(spans: Iterable[Span]) -> SpanIndex:
     """Link spans into trees and compute per-span facts, caller->callee edge counts and columns.
 
