@@ -1,7 +1,6 @@
-"""The log agent's offline analyzer: incident vs baseline, origin vs propagation, bounds, speed."""
+"""The log agent's offline analyzer: incident vs baseline, origin vs propagation, bounds, scale."""
 
 import random
-import time
 from datetime import datetime, timedelta, timezone
 
 from lumos.agents.log_analyst import analyze_logs
@@ -94,12 +93,14 @@ def test_empty_and_short_baseline() -> None:
     assert any("baseline" in note for note in report.notes)
 
 
-def test_forty_thousand_lines_in_well_under_two_seconds() -> None:
+def test_forty_thousand_lines_rank_like_two_thousand() -> None:
+    """Scale changes nothing but the counts (speed is measured in benchmarks/logs_analyst_speed.py)."""
     records = _records(seed=5, per_second=12.0)
     assert len(records) > 40_000
-    start = time.perf_counter()
-    analyze_logs(records, _triage())
-    assert time.perf_counter() - start < 2.5  # ~0.7 s on one idle core; slack for a loaded CI machine
+    report = analyze_logs(records, _triage())
+    services = [s.service for s in report.services]
+    assert services[0] == "inventory" and "checkout" in services
+    assert "propagated_errors" in report.services[services.index("checkout")].kinds
 
 
 def test_poisson_helpers() -> None:

@@ -1,11 +1,9 @@
-"""Retrieval quality and speed of the lexical index: a labelled set of symptom/alert texts, recall@1/@3,
-and p95 query latency over 1,000 runbooks. The figures are printed with `pytest -s` for the notes."""
+"""Retrieval quality of the lexical index: a labelled set of symptom/alert texts, recall@1/@3,
+also over a 1,000-runbook library (its latency is measured by benchmarks/runbooks_retrieval.py). The figures are printed with `pytest -s` for the notes."""
 
 from __future__ import annotations
 
 import random
-import statistics
-import time
 
 import pytest
 
@@ -112,16 +110,19 @@ def synthetic_library(n: int, seed: int = 7) -> RunbookLibrary:
     return RunbookLibrary(runbooks=runbooks)
 
 
-def test_p95_latency_over_1000_runbooks() -> None:
+def base_id(runbook_id: str) -> str:
+    """The bundled runbook a generated variant was made from (`free-disk-space-v17` -> `free-disk-space`)."""
+    head, _, tail = runbook_id.rpartition("-v")
+    return head if head and tail.isdigit() else runbook_id
+
+
+def test_a_1000_runbook_library_still_finds_the_right_runbook() -> None:
+    """Variants crowd the index; the answer (or a variant of it) stays in the top 3.
+
+    Query latency over 1,000 runbooks is measured by benchmarks/runbooks_retrieval.py, never asserted in a test."""
     library = synthetic_library(1000)
-    built = time.perf_counter()
+    assert len(library) == 1000
     index = LexicalRunbookIndex(library)
-    build_s = time.perf_counter() - built
-    timings = []
-    for text, _ in LABELLED * 2:
-        t0 = time.perf_counter()
-        index.search(text, k=5)
-        timings.append((time.perf_counter() - t0) * 1000)
-    p95 = statistics.quantiles(timings, n=20)[-1]
-    print(f"\n1000 runbooks: index build {build_s * 1000:.0f} ms, query p50={statistics.median(timings):.2f} ms p95={p95:.2f} ms")
-    assert p95 < 50.0
+    hits = sum(bool({base_id(m.id) for m in index.search(text, k=3)} & accepted) for text, accepted in LABELLED)
+    print(f"\n1000 runbooks: BM25 recall@3={hits / len(LABELLED):.3f} (variants count as their base runbook)")
+    assert hits / len(LABELLED) >= 0.9

@@ -12,7 +12,7 @@ from lumos.app.server.app import create_app
 from lumos.app.server.config import ServerSettings, parse_tokens
 from lumos.app.server.payloads import sign_pagerduty
 from lumos.tools.errors import InputError
-from fixtures_serve.procs import DEMO_CASE, TOKEN_ENV, auth
+from fixtures_serve.procs import DEMO_CASE, TOKEN_ENV, auth, wait_until
 
 PD_SECRET = "pd-secret-for-tests"
 
@@ -226,9 +226,13 @@ def test_console_page_is_served_with_a_strict_csp(client):
 
 
 def test_undecided_gate_times_out_as_a_rejection(tmp_path, monkeypatch):
+    """The expiry sweep (normally run by the heartbeat) is driven here: no lease or sleep races."""
     monkeypatch.setenv("LUMOS_APPROVAL_TIMEOUT_S", "0.5")
-    with make_client(tmp_path, lease_s=0.3) as client:
+    with make_client(tmp_path) as client:
         incident = client.post("/webhooks/alertmanager", json=am_payload(), headers=auth("alertmanager")).json()["results"][0]["incident_id"]
+        assert wait_state(client, incident)["incident"]["run_state"] == "waiting"
+        workers = client.app.state.workers
+        wait_until(lambda: incident in workers.expire_gates(), 30, 0.05, "the gate to pass its deadline")
         detail = wait_state(client, incident, states=("done", "failed"))
     assert detail["incident"]["status"] == "escalated"
     assert detail["approvals"][0]["decision"] == "reject" and detail["approvals"][0]["approver"] == "lumos:timeout"

@@ -82,10 +82,16 @@ class WorkerPool:
         while not self._stop.wait(self.cfg.lease_s / 3):
             try:
                 self.rt.store.heartbeat(self.cfg.node_id, self.cfg.lease_s)
-                if self.rt.store.expire_waiting(self.rt.settings.approval_timeout_s):
-                    self.wake()
+                self.expire_gates()
             except Exception:
                 log.exception("lease heartbeat failed")
+
+    def expire_gates(self) -> list[str]:
+        """Queue a timeout rejection for every gate nobody decided in time (run by the heartbeat); wakes the workers."""
+        expired = self.rt.store.expire_waiting(self.rt.settings.approval_timeout_s)
+        if expired:
+            self.wake()
+        return expired
 
     def _loop(self) -> None:
         while not self._stop.is_set():
