@@ -24,6 +24,9 @@ ProgressHook = Callable[[str], None]
 Decider = Callable[[dict[str, Any]], dict[str, Any] | None]
 """Given an approval request, return a decision ({decision, approver, comment}) or None to stop and wait."""
 
+TERMINAL_STATUSES = frozenset({"resolved", "escalated"})
+"""Graph statuses an incident never leaves (a rejection ends `escalated`)."""
+
 
 class IncidentOutcome(BaseModel):
     """Where an incident stands after the graph stopped (finished or paused at a gate)."""
@@ -68,7 +71,8 @@ class IncidentRunner:
         return {"configurable": {"thread_id": incident_id}}
 
     def _run(self, graph_input: Any, incident_id: str, progress: ProgressHook | None) -> IncidentOutcome:
-        for update in self.graph.stream(graph_input, self._config(incident_id), stream_mode="updates"):
+        # durability="sync": a step's checkpoint is on disk before the next step starts (no action runs ahead of it).
+        for update in self.graph.stream(graph_input, self._config(incident_id), stream_mode="updates", durability="sync"):
             if progress is not None:
                 for node in update:
                     if not node.startswith("__"):
@@ -104,6 +108,24 @@ class IncidentRunner:
                 break
             outcome = self.resume(outcome.incident_id, decision, progress=progress)
         return outcome
+
+    def pending_tasks(self, incident_id: str) -> tuple[str, ...]:
+        """Nodes of the thread's current step that still have to run or whose saved writes were not applied yet.
+
+        LangGraph lists no `next` node when every task of an interrupted step already saved its writes; those
+        tasks are still pending work: `stream(None)` applies their writes and continues. Gates (interrupts) are not listed.
+        """
+        snapshot = self.graph.get_state(self._config(incident_id))
+        return tuple(task.name for task in snapshot.tasks if not task.interrupts)
+
+    def continue_run(self, incident_id: str, *, progress: ProgressHook | None = None) -> IncidentOutcome:
+        """Continue a thread from its last checkpoint (after a crash): pending writes are applied, unfinished nodes re-run."""
+        return self._run(None, incident_id, progress)
+
+    def escalate_stalled(self, incident_id: str, reason: str, *, progress: ProgressHook | None = None) -> IncidentOutcome:
+        """Hand an incident that cannot go on to a human: record why and run the escalate node (audit record, notifications)."""
+        self.graph.update_state(self._config(incident_id), {"escalation": reason, "escalation_kind": "stalled"}, as_node="rollback")
+        return self._run(None, incident_id, progress)
 
     def exists(self, incident_id: str) -> bool:
         """True when the checkpointer has a thread for this incident."""

@@ -10,9 +10,14 @@ from typing import Any
 
 from lumos.app.server.runtime import ServerRuntime
 from lumos.app.server.store import Claim
-from lumos.graph.runner import IncidentOutcome
+from lumos.graph.runner import TERMINAL_STATUSES, IncidentOutcome
 
 log = logging.getLogger("lumos.serve")
+
+MAX_ERRORS = 3
+"""Runs of one incident that may end in an error before it is escalated instead of retried."""
+MAX_CONTINUES = 5
+"""Times one claim continues a thread that still has pending work before giving up on it (escalation)."""
 
 NODE_STATUS = {"intake": "diagnosing", "correlate": "diagnosed", "plan": "remediating", "resolve": "resolving"}
 
@@ -125,7 +130,10 @@ class WorkerPool:
         return hook
 
     def run(self, claim: Claim) -> None:
-        """Run one claimed incident as far as it goes (to a gate or the end), then release it."""
+        """Run one claimed incident as far as it goes (to a gate or a terminal state), then release it.
+
+        An error is retried on a later claim (up to MAX_ERRORS); then the incident escalates with the error as its reason.
+        """
         incident_id, node = claim.incident_id, self.cfg.node_id
         try:
             outcome = self._advance(claim)
@@ -134,30 +142,52 @@ class WorkerPool:
             return
         except Exception as exc:
             log.exception("incident %s failed", incident_id)
-            self.rt.resources.audit.append(incident_id, "server.error", {"error": f"{type(exc).__name__}: {exc}"}, actor="server")
-            self.rt.store.finish(incident_id, node, run_state="failed", status="failed", pending=None, error=str(exc)[:2000])
-            return
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            audit = self.rt.resources.audit
+            audit.append(incident_id, "server.error", {"error": error}, actor="server")
+            errors = sum(e.kind == "server.error" for e in audit.events(incident_id))
+            if errors < MAX_ERRORS:
+                self.rt.store.finish(incident_id, node, run_state="queued", status="open", pending=None, error=error)
+                return
+            outcome = self._give_up(incident_id, f"the server failed {errors} times running it; last error: {error}")
+            if outcome is None:
+                self.rt.store.finish(incident_id, node, run_state="failed", status="failed", pending=None, error=error)
+                return
         state = "waiting" if outcome.waiting else "done"
         if not self.rt.store.finish(incident_id, node, run_state=state, status=outcome.status, pending=outcome.pending):
             log.warning("incident %s was taken over by another worker before %s finished", incident_id, node)
 
+    def _give_up(self, incident_id: str, reason: str) -> IncidentOutcome | None:
+        """Escalate an incident that cannot go on; None when even that fails (the row is then marked failed)."""
+        try:
+            return self.rt.runner.escalate_stalled(incident_id, reason)
+        except Exception:
+            log.exception("incident %s could not be escalated", incident_id)
+            return None
+
     def _advance(self, claim: Claim) -> IncidentOutcome:
+        """Start, resume or continue the incident until it waits at a gate or reaches a terminal state.
+
+        Recovery goes by pending work, not by `snapshot.next`: a checkpoint whose tasks saved their writes but whose
+        step was never completed (a kill -9 between the two) still has work to do.
+        """
         runner, incident_id = self.rt.runner, claim.incident_id
-        config = {"configurable": {"thread_id": incident_id}}
         hook = self._progress(incident_id)
-        snapshot = runner.graph.get_state(config)
-        if not snapshot.values:
+        if not runner.exists(incident_id):
             self.rt.seed_world(incident_id, claim.sources)
-            return runner.start(claim.alert, claim.sources, incident_id=incident_id, progress=hook)  # type: ignore[arg-type]
-        outcome = runner.outcome(incident_id)
-        if outcome.waiting:
-            if claim.decision is None:
+            outcome = runner.start(claim.alert, claim.sources, incident_id=incident_id, progress=hook)  # type: ignore[arg-type]
+        else:
+            outcome = runner.outcome(incident_id)
+            if outcome.waiting and claim.decision is not None:
+                outcome = runner.resume(incident_id, claim.decision, progress=hook)
+        for _ in range(MAX_CONTINUES):
+            if outcome.waiting or outcome.status in TERMINAL_STATUSES:
                 return outcome
-            return runner.resume(incident_id, claim.decision, progress=hook)
-        if snapshot.next:
-            for update in runner.graph.stream(None, config, stream_mode="updates"):
-                for name in update:
-                    if not name.startswith("__"):
-                        hook(name)
-            return runner.outcome(incident_id)
-        return outcome
+            if not runner.pending_tasks(incident_id):
+                break
+            outcome = runner.continue_run(incident_id, progress=hook)
+        if outcome.waiting or outcome.status in TERMINAL_STATUSES:
+            return outcome
+        reason = f"the incident stopped in status {outcome.status!r} with no pending work and no decision to wait for"
+        log.warning("incident %s: %s; escalating", incident_id, reason)
+        return runner.escalate_stalled(incident_id, reason, progress=hook)
