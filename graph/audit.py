@@ -69,6 +69,13 @@ def record_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
+def authentic(event: AuditEvent) -> bool:
+    """True when one record's stored hash matches its content (it was written by an audit store, not edited)."""
+    fields = {"seq": event.seq, "incident_id": event.incident_id, "ts": event.ts.isoformat() if isinstance(event.ts, datetime) else event.ts,
+              "kind": event.kind, "actor": event.actor, "data": event.data, "prev_hash": event.prev_hash}
+    return record_hash(fields) == event.hash
+
+
 class VerifyResult(BaseModel):
     """Outcome of verifying one incident's chain."""
 
@@ -198,6 +205,10 @@ class AuditTrail:
         """True when the incident has at least one record."""
         with self._connect() as conn:
             return conn.execute("SELECT 1 FROM audit_heads WHERE incident_id=?", (incident_id,)).fetchone() is not None
+
+    def authentic(self, event: AuditEvent) -> bool:
+        """True when the record's hash matches its content."""
+        return authentic(event)
 
     def verify(self, incident_id: str) -> VerifyResult:
         """Recompute the chain; every problem found is listed (edited, removed, reordered records)."""

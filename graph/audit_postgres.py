@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from lumos.graph.audit import GENESIS, VerifyResult, _jsonable, canonical_json, check_chain, event_from_row, new_record
+from lumos.graph.audit import GENESIS, VerifyResult, _jsonable, authentic, canonical_json, check_chain, event_from_row, new_record
 from lumos.tools.domain import AuditEvent
 
 _SCHEMA = [
@@ -57,6 +57,10 @@ class AuditStore(Protocol):
 
     def verify(self, incident_id: str) -> VerifyResult:
         """Recompute the chain and list every problem."""
+        ...
+
+    def authentic(self, event: AuditEvent) -> bool:
+        """True when one record's stored hash matches its content (and key)."""
         ...
 
 
@@ -137,6 +141,10 @@ class PostgresAuditTrail:
         """True when the incident has at least one record."""
         with self.pool.connection() as conn:
             return conn.execute("SELECT 1 FROM audit_heads WHERE incident_id=%s", (incident_id,)).fetchone() is not None
+
+    def authentic(self, event: AuditEvent) -> bool:
+        """True when the record's hash matches its content."""
+        return authentic(event)
 
     def verify(self, incident_id: str) -> VerifyResult:
         """Recompute the chain in insertion order; every problem found is listed."""

@@ -16,7 +16,7 @@ from lumos.graph.workflow_nodes import WorkflowNodes
 
 def build_graph(resources: Resources, checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
     """intake -> triage -> [workflow stages of agents, each in parallel -> stage_done]* -> correlate -> diagnosis_branch
-    -> select_runbook -> plan -> [next_step -> approval_gate? -> execute_step -> verify]* -> resolve | rollback -> escalate."""
+    -> select_runbook -> plan -> [next_step -> approval_gate? -> execute_step -> verify]* -> resolve | rollback_gate? -> rollback -> escalate."""
     diagnosis = DiagnosisNodes(resources)
     remediation = RemediationNodes(resources)
     workflow = WorkflowNodes(resources)
@@ -33,7 +33,8 @@ def build_graph(resources: Resources, checkpointer: BaseCheckpointSaver | None =
     builder.add_node("select_runbook", remediation.select_runbook)
     builder.add_node("plan", remediation.plan)
     builder.add_node("next_step", remediation.next_step)
-    builder.add_node("approval_gate", remediation.approval_gate)
+    builder.add_node("approval_gate", remediation.gates.approval_gate)
+    builder.add_node("rollback_gate", remediation.gates.rollback_gate)
     builder.add_node("execute_step", remediation.execute_step)
     builder.add_node("verify", remediation.verify)
     builder.add_node("rollback", remediation.rollback)
@@ -54,7 +55,8 @@ def build_graph(resources: Resources, checkpointer: BaseCheckpointSaver | None =
     builder.add_conditional_edges("next_step", routing.choose_step)
     builder.add_conditional_edges("approval_gate", routing.after_gate)
     builder.add_conditional_edges("execute_step", routing.after_execute)
-    builder.add_conditional_edges("verify", routing.after_verify)
+    builder.add_conditional_edges("verify", remediation.after_verify)
+    builder.add_conditional_edges("rollback_gate", routing.after_rollback_gate)
     builder.add_edge("rollback", "escalate")
     builder.add_edge("escalate", END)
     builder.add_edge("resolve", END)

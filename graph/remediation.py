@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
@@ -12,7 +12,8 @@ from lumos.agents.llm.runbook_agent import select_runbook_llm
 
 from lumos.agents.runbook_executor import incident_context, plan_steps, select_runbook
 from lumos.graph.diagnosis import with_model
-from lumos.graph.approval import approval_for, approval_request, parse_decision
+from lumos.graph.gate import requested_key
+from lumos.graph.gate_nodes import GateNodes
 from lumos.graph.resources import Resources
 from lumos.graph.sources import open_sources
 from lumos.graph.state import IncidentState
@@ -48,6 +49,7 @@ class RemediationNodes:
     def __init__(self, resources: Resources):
         self.r = resources
         self.wf = WorkflowNodes(resources)
+        self.gates = GateNodes(resources)
 
     def _audit(self, state: IncidentState, kind: str, data: dict[str, Any], *, actor: str = "lumos", key: str | None = None) -> None:
         self.r.audit.append(state["incident_id"], kind, data, actor=actor, dedupe_key=key)
@@ -131,42 +133,20 @@ class RemediationNodes:
                 return {"approval_requested_at": {str(index): time.time()}}
         return {}
 
-    def approval_gate(self, state: IncidentState) -> dict[str, Any]:
-        """Pause for a human decision on a gated step (LangGraph interrupt); fail closed on bad input."""
-        step = state["plan"][state["step_index"]]
-        if approval_for(state.get("approvals") or [], step.index) is not None:
-            return {}
-        request = {**approval_request(state["incident_id"], step, dict(state)), **self.wf.gate_info(state, step.index)}
-        self._audit(state, "approval.requested", request, actor="graph:approval_gate", key=f"approval.requested:{step.index}")
-        answer = interrupt(request)
-        approval, kind = self.wf.gate_rules(state, parse_decision(step, answer), answer)
-        if approval.decision == "approve" and approval.params_override is not None:
-            try:
-                self.r.registry.validate_params(step.action, approval.params_override)
-            except Exception as exc:  # a bad override is a rejection, never an execution
-                approval = approval.model_copy(
-                    update={"decision": "reject", "params_override": None, "comment": f"{approval.comment} [override rejected: {exc}]".strip()}
-                )
-        role = answer.get("role") if isinstance(answer, dict) else None
-        self._audit(state, "approval.decided", {"approval": approval, "role": role}, actor=f"human:{approval.approver}",
-                    key=f"approval.decided:{step.index}")
-        update: dict[str, Any] = {"approvals": [approval], "status": "remediating"}
-        if approval.decision == "reject":
-            update["escalation"] = f"step {step.index} ({step.action}) rejected by {approval.approver}: {approval.comment}".rstrip(": ")
-            update["escalation_kind"] = kind or "rejected"
-        return update
-
     def execute_step(self, state: IncidentState) -> dict[str, Any]:
-        """Run one step through the action backend; destructive steps need a recorded approval."""
+        """Run one step through the action backend; a gated step runs only with its approval in the audit trail."""
         step = state["plan"][state["step_index"]]
-        approval = approval_for(state.get("approvals") or [], step.index)
-        gated = step.requires_approval or step.destructive
-        if gated and (approval is None or approval.decision != "approve"):
-            self._audit(state, "action.blocked", {"step": step.index, "action": step.action}, actor="graph:execute_step")
-            return {"escalation": f"step {step.index} ({step.action}) has no recorded approval; not executed"}
-        params = approval.params_override if approval and approval.params_override is not None else step.params
+        approval = None
+        if step.requires_approval or step.destructive:
+            approval = self.gates.approved(state, self.gates.request(state, step, "step"))
+            if approval is None:
+                self._audit(state, "action.blocked", {"step": step.index, "action": step.action,
+                                                      "reason": "no matching approval.decided record in the audit trail"},
+                            actor="graph:execute_step", key=f"action.blocked:{step.index}")
+                return {"escalation": f"step {step.index} ({step.action}) has no recorded approval; not executed",
+                        "escalation_kind": "other"}
         backend = self.r.backend_for(state["incident_id"])
-        outcome = backend.execute(step.action, params, idempotency_key=step_key(state["incident_id"], step), dry_run=False)
+        outcome = backend.execute(step.action, step.params, idempotency_key=step_key(state["incident_id"], step), dry_run=False)
         result = outcome.to_action_result(
             step_index=step.index, destructive=step.destructive, approved_by=approval.approver if approval else None
         )
@@ -185,19 +165,48 @@ class RemediationNodes:
         self._audit(state, "step.verified", {"step": step.index, "ok": ok, "detail": detail}, key=f"step.verified:{step.index}")
         if ok:
             return {"step_index": state["step_index"] + 1}
-        return {"escalation": f"step {step.index} ({step.action}) failed verification: {detail}", "escalation_kind": "runbook_failed"}
+        update: dict[str, Any] = {"escalation": f"step {step.index} ({step.action}) failed verification: {detail}",
+                                  "escalation_kind": "runbook_failed"}
+        if self.rollback_needs_gate(step):  # the rollback gate's deadline starts now (an interrupting node's writes are lost)
+            update["approval_requested_at"] = {requested_key("rollback", step.index): time.time()}
+        return update
+
+    def rollback_needs_gate(self, step: PlannedStep) -> bool:
+        """True when a step's rollback is destructive and the step's own approval does not cover it (the step was not gated)."""
+        if step.rollback is None or step.requires_approval or step.destructive:
+            return False
+        return self.r.registry.is_destructive(step.rollback.action)
+
+    def after_verify(self, state: IncidentState) -> Literal["next_step", "rollback", "rollback_gate"]:
+        """Router: verified -> next step; failed -> roll back (through the rollback's own gate when it needs one)."""
+        if not state.get("escalation"):
+            return "next_step"
+        return "rollback_gate" if self.rollback_needs_gate(state["plan"][state["step_index"]]) else "rollback"
 
     def rollback(self, state: IncidentState) -> dict[str, Any]:
-        """Undo a failed step with its declared rollback (covered by the step's approval), then escalate."""
+        """Undo a failed step with its declared rollback, exactly as planned (and approved), then escalate.
+
+        A gated step's approval covers its rollback (the request showed it and `params_hash` includes it); a destructive
+        rollback of an ungated step passed its own gate. Either way the approval must be in the audit trail.
+        """
         step = state["plan"][state["step_index"]]
         if step.rollback is None:
             self._audit(state, "rollback.none", {"step": step.index}, key=f"rollback:{step.index}")
             return {}
+        approval = None
+        if step.requires_approval or step.destructive or self.rollback_needs_gate(step):
+            kind = "step" if (step.requires_approval or step.destructive) else "rollback"
+            approval = self.gates.approved(state, self.gates.request(state, step, kind))
+            if approval is None:
+                self._audit(state, "action.blocked", {"step": step.index, "action": step.rollback.action, "rollback": True,
+                                                      "reason": "no matching approval.decided record in the audit trail"},
+                            actor="graph:rollback", key=f"rollback.blocked:{step.index}")
+                return {"escalation": f"rollback of step {step.index} ({step.rollback.action}) has no recorded approval; not executed"}
         backend = self.r.backend_for(state["incident_id"])
         key = f"{state['incident_id']}:step{step.index}:rollback"
-        params = render_params(step.rollback.params, plan_context(state, state["runbook"].target_service))
-        outcome = backend.execute(step.rollback.action, params, idempotency_key=key, dry_run=False)
-        result: ActionResult = outcome.to_action_result(step_index=step.index, destructive=step.destructive)
+        outcome = backend.execute(step.rollback.action, step.rollback.params, idempotency_key=key, dry_run=False)
+        result: ActionResult = outcome.to_action_result(step_index=step.index, destructive=step.destructive,
+                                                        approved_by=approval.approver if approval else None)
         self._audit(state, "rollback.executed", {"result": result}, key=f"rollback:{step.index}")
         return {"results": [result]}
 

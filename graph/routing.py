@@ -42,6 +42,7 @@ def after_execute(state: IncidentState) -> Literal["verify", "escalate"]:
     return "escalate" if state.get("escalation") else "verify"
 
 
-def after_verify(state: IncidentState) -> Literal["next_step", "rollback"]:
-    """Verified -> next step; failed -> roll back this step."""
-    return "rollback" if state.get("escalation") else "next_step"
+def after_rollback_gate(state: IncidentState) -> Literal["rollback", "escalate"]:
+    """Rollback approved -> roll back; rejected (or no decision) -> escalate without it."""
+    approval = approval_for(state.get("approvals") or [], state["plan"][state["step_index"]].index, "rollback")
+    return "rollback" if approval is not None and approval.decision == "approve" else "escalate"

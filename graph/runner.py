@@ -13,6 +13,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict
 
 from lumos.graph.builder import build_graph
+from lumos.graph.gate import GateDecision, GateMismatch, GateRequest, binding_problem, bind
 from lumos.graph.resources import Resources
 from lumos.graph.state import SourceSpec
 from lumos.tools.domain import ActionResult, Alert, Approval, Hypothesis, PlannedStep, RunbookChoice
@@ -93,20 +94,31 @@ class IncidentRunner:
             initial["workflow"] = {"name": workflow, "reason": "requested when the incident was opened"}
         return self._run(initial, incident_id, progress)
 
-    def resume(self, incident_id: str, decision: dict[str, Any], *, progress: ProgressHook | None = None) -> IncidentOutcome:
-        """Answer the pending approval gate of `incident_id` and continue."""
+    def resume(self, incident_id: str, decision: dict[str, Any] | GateDecision, *, progress: ProgressHook | None = None) -> IncidentOutcome:
+        """Answer the pending approval gate of `incident_id` with a decision bound to it, and continue.
+
+        A decision bound to another gate (the incident moved on, or it is stale) raises GateMismatch and nothing runs.
+        A decision that names no gate goes to the gate as it is, which rejects it as malformed (fail closed).
+        """
         current = self.outcome(incident_id)
         if not current.waiting:
             raise NotFoundError(f"incident {incident_id} is not waiting for an approval (status: {current.status})")
-        return self._run(Command(resume=decision), incident_id, progress)
+        payload = decision.model_dump(mode="json") if isinstance(decision, GateDecision) else decision
+        pending = current.pending or {}
+        problem = binding_problem(GateRequest.model_validate(pending), payload)
+        if problem is not None:
+            raise GateMismatch(f"incident {incident_id}: {problem}; nothing was run", pending=pending)
+        target = pending.get("interrupt_id")
+        return self._run(Command(resume={target: payload} if target else payload), incident_id, progress)
 
     def drive(self, outcome: IncidentOutcome, decide: Decider, *, progress: ProgressHook | None = None) -> IncidentOutcome:
-        """Keep answering gates with `decide` while it returns decisions."""
+        """Keep answering gates with `decide` (each decision is bound to the request it was shown) while it returns decisions."""
         while outcome.waiting:
-            decision = decide(outcome.pending or {})
+            request = outcome.pending or {}
+            decision = decide(request)
             if decision is None:
                 break
-            outcome = self.resume(outcome.incident_id, decision, progress=progress)
+            outcome = self.resume(outcome.incident_id, bind(request, decision), progress=progress)
         return outcome
 
     def pending_tasks(self, incident_id: str) -> tuple[str, ...]:
@@ -140,7 +152,7 @@ class IncidentRunner:
         pending = None
         for interrupt in getattr(snapshot, "interrupts", ()) or ():
             if isinstance(interrupt.value, dict) and interrupt.value.get("type") == "approval_request":
-                pending = interrupt.value
+                pending = {**interrupt.value, "interrupt_id": interrupt.id}
                 break
         status = "awaiting_approval" if pending is not None else values.get("status", "open")
         return IncidentOutcome(

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lumos.graph.gate import requested_key
 from lumos.graph.resources import Resources
 from lumos.graph.sources import open_sources
 from lumos.graph.state import IncidentState
@@ -148,30 +149,29 @@ class WorkflowNodes:
         """Router: a branch that escalates goes to a human; otherwise pick the runbook."""
         return "escalate" if state.get("escalation") else "select_runbook"
 
-    def gate_rules(self, state: IncidentState, approval: Approval, answer: Any) -> tuple[Approval, str | None]:
+    def gate_rules(self, state: IncidentState, approval: Approval) -> tuple[Approval, str | None]:
         """Apply the workflow's timeout and approver roles to a decision: (final approval, escalation kind)."""
         rules = current_workflow(self.r, state).workflow.approval
         timeout_s = rules.timeout_s or self.r.settings.approval_timeout_s
-        requested = (state.get("approval_requested_at") or {}).get(str(approval.step_index))
-        timed_out = isinstance(answer, dict) and answer.get("decision") == "timeout"
+        requested = (state.get("approval_requested_at") or {}).get(requested_key(approval.kind, approval.step_index))
+        timed_out = approval.approver == "lumos:timeout"
         late = requested is not None and approval.decided_at.timestamp() > requested + timeout_s
         if timed_out or late:
             why = "timeout reported" if timed_out else f"decision arrived {approval.decided_at.timestamp() - requested:.0f}s after the request"
-            return approval.model_copy(update={"decision": "reject", "approver": "lumos:timeout", "params_override": None,
+            return approval.model_copy(update={"decision": "reject", "approver": "lumos:timeout",
                                                "comment": f"approval timed out after {timeout_s:.0f}s ({why}); escalating"}), "gate_timeout"
-        role = answer.get("role") if isinstance(answer, dict) else None
-        if approval.decision == "approve" and rules.approver_roles and role not in rules.approver_roles:
-            return approval.model_copy(update={"decision": "reject", "params_override": None, "comment": (
-                f"approval refused: role {role!r} may not approve in this workflow (needs one of: "
+        if approval.decision == "approve" and rules.approver_roles and approval.role not in rules.approver_roles:
+            return approval.model_copy(update={"decision": "reject", "comment": (
+                f"approval refused: role {approval.role!r} may not approve in this workflow (needs one of: "
                 f"{', '.join(rules.approver_roles)}). {approval.comment}").strip()}), "rejected"
         return approval, ("rejected" if approval.decision == "reject" else None)
 
-    def gate_info(self, state: IncidentState, step_index: int) -> dict[str, Any]:
-        """What an approver should know about the gate: workflow, roles, deadline."""
+    def gate_info(self, state: IncidentState, key: str) -> dict[str, Any]:
+        """What an approver should know about the gate whose `approval_requested_at` key is `key`: workflow, roles, deadline."""
         loaded = current_workflow(self.r, state)
         rules = loaded.workflow.approval
         timeout_s = rules.timeout_s or self.r.settings.approval_timeout_s
-        requested = (state.get("approval_requested_at") or {}).get(str(step_index))
+        requested = (state.get("approval_requested_at") or {}).get(key)
         return {"workflow": loaded.workflow.name, "approver_roles": list(rules.approver_roles), "timeout_s": timeout_s,
                 "deadline": (requested + timeout_s) if requested is not None else None}
 

@@ -30,10 +30,12 @@ def test_demo_yes_resolves_and_names_root_cause(isolated_env):
 def test_gate_without_terminal_then_resume_in_new_process(isolated_env):
     first = lumos("demo", env_home=isolated_env)
     assert first.returncode == 0, first.stderr
-    match = re.search(r"lumos resume (\S+) --approve", first.stdout)
+    match = re.search(r"lumos resume (\S+) --gate (g-[0-9a-f]{32}) --approve", first.stdout)
     assert match, first.stdout
-    incident = match.group(1)
-    second = lumos("resume", incident, "--approve", "--yes", "--comment", "go", env_home=isolated_env)
+    incident, gate = match.groups()
+    stale = lumos("resume", incident, "--gate", "g-" + "0" * 32, "--approve", env_home=isolated_env)
+    assert stale.returncode == 1 and "nothing was run" in stale.stderr
+    second = lumos("resume", incident, "--gate", gate, "--approve", "--yes", "--comment", "go", env_home=isolated_env)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "resolved" in second.stdout
     verify = lumos("audit", "verify", incident, env_home=isolated_env)

@@ -7,6 +7,7 @@ import pytest
 from lumos.app.session import Session
 from lumos.evals.replay import start_case_incident
 from lumos.graph.audit import AuditTrail
+from lumos.graph.gate import bind
 from lumos.tools.actions.simenv import SimulatedEnvironment
 from tests.conftest import DEMO_CASE
 
@@ -31,7 +32,7 @@ def test_resume_after_crash_replays_the_recorded_action(isolated_env, monkeypatc
 
     monkeypatch.setattr(AuditTrail, "append", crash_once)
     with pytest.raises(Crash):
-        session.runner.resume(incident, {"decision": "approve", "approver": "test:alice"})
+        session.runner.resume(incident, bind(outcome.pending, {"decision": "approve", "approver": "test:alice"}))
     world = SimulatedEnvironment.open(session.settings.simenv_db, incident)
     executed_before = [h for h in world.history() if h.action not in ("collect_diagnostics", "notify")]
     assert len(executed_before) == 1, "the destructive action ran once before the crash"

@@ -8,6 +8,7 @@ import pytest
 
 from lumos.app.session import Session
 from lumos.evals.replay import start_case_incident
+from lumos.graph.gate import bind
 from tests.conftest import DEMO_CASE
 
 
@@ -41,7 +42,8 @@ def test_demo_resolves_with_approval_and_audit_verifies(session):
 def test_rejected_step_never_executes_and_escalates(session):
     _, outcome = start_case_incident(session.runner, session.settings.simenv_db, DEMO_CASE)
     pending = outcome.pending
-    outcome = session.runner.resume(outcome.incident_id, {"decision": "reject", "approver": "test:bob", "comment": "not now"})
+    outcome = session.runner.resume(outcome.incident_id, bind(pending, {"decision": "reject", "approver": "test:bob", "comment": "not now"}))
+    assert outcome.approvals[-1].approver == "test:bob"
     assert outcome.status == "escalated"
     assert "rejected" in (outcome.escalation or "")
     assert not [r for r in outcome.results if r.step_index == pending["step_index"]]

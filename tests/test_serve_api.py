@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from lumos.app.server.app import create_app
 from lumos.app.server.config import ServerSettings, parse_tokens
 from lumos.app.server.payloads import sign_pagerduty
+from lumos.graph.gate import bind
 from lumos.tools.errors import InputError
-from fixtures_serve.procs import DEMO_CASE, TOKEN_ENV, auth, wait_until
+from fixtures_serve.procs import DEMO_CASE, TOKEN_ENV, auth, decision_body, wait_until
 
 PD_SECRET = "pd-secret-for-tests"
 
@@ -175,22 +176,49 @@ def test_full_queue_answers_503_with_retry_after_and_stores_nothing(tmp_path):
 def test_approval_needs_approver_records_identity_and_is_single_use(client):
     incident = client.post("/webhooks/alertmanager", json=am_payload(), headers=auth("alertmanager")).json()["results"][0]["incident_id"]
     pending = wait_state(client, incident)["pending"]
+    assert pending["gate_id"].startswith("g-") and len(pending["params_hash"]) == 64 and pending["action"]
     url = f"/incidents/{incident}/approvals/{pending['step_index']}"
-    assert client.post(url, json={"decision": "approve"}, headers=auth("victor")).status_code == 403
-    assert client.post(f"/incidents/{incident}/approvals/99", json={"decision": "approve"}, headers=auth("alice")).status_code == 409
-    assert client.post(url, json={"decision": "maybe"}, headers=auth("alice")).status_code == 422
-    accepted = client.post(url, json={"decision": "approve", "comment": "looks right"}, headers=auth("alice"))
-    assert accepted.status_code == 202 and accepted.json()["approver"] == "alice"
-    assert client.post(url, json={"decision": "approve"}, headers=auth("admin")).status_code == 409
+    body = decision_body(pending, comment="looks right")
+    assert client.post(url, json=body, headers=auth("victor")).status_code == 403
+    assert client.post(f"/incidents/{incident}/approvals/99", json=body, headers=auth("alice")).status_code == 409
+    assert client.post(url, json={**body, "decision": "maybe"}, headers=auth("alice")).status_code == 422
+    assert client.post(url, json={"decision": "approve"}, headers=auth("alice")).status_code == 422, "a decision names its gate"
+    assert client.post(url, json={**body, "params": {"service": "shop-db"}}, headers=auth("alice")).status_code == 422
+    other_gate = client.post(url, json={**body, "gate_id": "g-" + "1" * 32}, headers=auth("alice"))
+    assert other_gate.status_code == 409 and "nothing was run" in other_gate.json()["detail"]
+    assert client.post(url, json={**body, "params_hash": "f" * 64}, headers=auth("alice")).status_code == 409
+    assert client.post(url, json={**body, "action": "circuit_break"}, headers=auth("alice")).status_code == 409
+    accepted = client.post(url, json=body, headers=auth("alice"))
+    assert accepted.status_code == 202 and accepted.json()["approver"] == "alice" and accepted.json()["gate_id"] == pending["gate_id"]
+    assert client.post(url, json=body, headers=auth("admin")).status_code == 409, "a double click decides nothing twice"
     detail = wait_state(client, incident, states=("done", "failed"))
     assert detail["incident"]["status"] in ("resolved", "escalated")
     assert detail["approvals"][0]["approver"] == "alice" and detail["approvals"][0]["comment"] == "looks right"
     audit = client.get(f"/incidents/{incident}/audit", headers=auth("victor")).json()
     assert audit["verify"]["ok"]
     decided = [e for e in audit["events"] if e["kind"] == "approval.decided"]
-    assert decided[0]["actor"] == "human:alice"
+    assert decided[0]["actor"] == "human:alice" and decided[0]["data"]["gate"]["gate_id"] == pending["gate_id"]
     executed = [e["data"]["result"] for e in audit["events"] if e["kind"] == "action.executed"]
     assert any(r["destructive"] and r["approved_by"] == "alice" for r in executed)
+
+
+def test_a_stale_server_view_cannot_approve_the_next_step(client):
+    """Finding 2: another actor moved the incident from step 0 to step 1; the server still showed step 0."""
+    incident = client.post("/webhooks/alertmanager", json=am_payload(service="shop-db"), headers=auth("alertmanager")).json()["results"][0]["incident_id"]
+    first = wait_state(client, incident)["pending"]
+    assert first["workflow"] == "critical-database-incident"
+    runner = client.app.state.runtime.runner
+    runner.resume(incident, bind(first, {"decision": "approve", "approver": "cli:other", "role": "dba"}))  # e.g. `lumos resume` on the same home
+    moved = runner.outcome(incident)
+    assert moved.pending["step_index"] == first["step_index"] + 1
+    ran = [r.step_index for r in moved.results]
+    stale = client.post(f"/incidents/{incident}/approvals/{first['step_index']}", json=decision_body(first), headers=auth("alice"))
+    assert stale.status_code == 409, stale.text
+    detail = client.get(f"/incidents/{incident}", headers=auth("victor")).json()
+    assert detail["pending"]["gate_id"] == moved.pending["gate_id"], "the server's copy of the pending gate was refreshed"
+    assert [r["step_index"] for r in detail["results"]] == ran, "the stale approval ran nothing"
+    also_stale = client.post(f"/incidents/{incident}/approvals/{moved.pending['step_index']}", json=decision_body(first), headers=auth("alice"))
+    assert also_stale.status_code == 409 and "gate_id" in also_stale.json()["detail"]
 
 
 def test_events_stream_audit_records_and_status(client):

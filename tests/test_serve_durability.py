@@ -9,7 +9,7 @@ from collections import Counter
 import httpx
 
 from lumos.graph.audit import AuditTrail
-from fixtures_serve.procs import DEMO_CASE, ServerProcess, auth, wait_until
+from fixtures_serve.procs import DEMO_CASE, ServerProcess, auth, decision_body, wait_until
 
 
 def _get(server: ServerProcess, path: str) -> dict | list:
@@ -33,8 +33,8 @@ def test_kill_9_mid_graph_then_restart_resumes_without_repeating_actions(tmp_pat
         wait_until(lambda: all(_get(server, f"/incidents/{i}")["incident"]["run_state"] == "waiting" for i in approved), 60,
                    what="the first incidents to reach their gates")
         for incident in approved:
-            step = _get(server, f"/incidents/{incident}")["pending"]["step_index"]
-            r = httpx.post(f"{server.url}/incidents/{incident}/approvals/{step}", json={"decision": "approve"},
+            pending = _get(server, f"/incidents/{incident}")["pending"]
+            r = httpx.post(f"{server.url}/incidents/{incident}/approvals/{pending['step_index']}", json=decision_body(pending),
                            headers=auth("alice"), timeout=10)
             assert r.status_code == 202
         diagnosing = [_post_alert(server, i) for i in range(2, 5)]

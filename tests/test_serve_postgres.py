@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from fixtures_serve.procs import (
-    DEMO_CASE, ServerProcess, auth, postgres_missing, private_postgres, reset_postgres, wait_until,
+    DEMO_CASE, ServerProcess, auth, decision_body, postgres_missing, private_postgres, reset_postgres, wait_until,
 )
 
 pytestmark = pytest.mark.skipif(postgres_missing() is not None, reason=postgres_missing() or "")
@@ -127,7 +127,7 @@ def test_two_servers_share_incidents_without_running_any_twice(pg_url, tmp_path)
         # approve on the other server than the one that ran the incident
         target = rows[0]
         step = target["pending"]["step_index"]
-        r = httpx.post(f"{servers[1].url}/incidents/{target['incident_id']}/approvals/{step}", json={"decision": "reject", "comment": "no"},
+        r = httpx.post(f"{servers[1].url}/incidents/{target['incident_id']}/approvals/{step}", json=decision_body(target["pending"], "reject", "no"),
                        headers=auth("alice"), timeout=10)
         assert r.status_code == 202
         wait_until(lambda: httpx.get(f"{servers[0].url}/incidents/{target['incident_id']}", headers=auth("victor"), timeout=10)

@@ -8,6 +8,7 @@ import pytest
 from lumos.app.server.config import ServerSettings
 from lumos.app.server.runtime import ServerRuntime
 from lumos.app.server.workers import WorkerPool
+from lumos.graph.gate import bind
 from lumos.tools.casefiles import CaseFiles
 from fixtures_serve.procs import DEMO_CASE
 
@@ -78,7 +79,8 @@ def test_no_pending_work_and_no_terminal_state_escalates_with_a_reason(runtime):
     config = {"configurable": {"thread_id": claim.incident_id}}
     runtime.runner.graph.update_state(config, {"status": "remediating"}, as_node="escalate")
     assert runtime.runner.pending_tasks(claim.incident_id) == ()
-    runtime.store.decide(claim.incident_id, {"decision": "reject", "approver": "x"})  # queue it again
+    pending = runtime.store.get(claim.incident_id).pending
+    assert runtime.store.decide(claim.incident_id, bind(pending, {"decision": "reject", "approver": "x"})) == "queued"
     pool.run(runtime.store.claim(runtime.config.node_id, lease_s=60))
     row = runtime.store.get(claim.incident_id)
     assert (row.run_state, row.status) == ("done", "escalated")

@@ -13,6 +13,7 @@ import pytest
 from lumos.app.session import Session
 from lumos.evals.replay import case_sources, seed_world
 from lumos.evals.cases import load_truth
+from lumos.graph.gate import bind
 from lumos.tools.casefiles import CaseFiles
 from tests.conftest import DEMO_CASE
 
@@ -90,11 +91,11 @@ def test_database_workflow_gates_every_step_and_refuses_a_non_dba(isolated_env, 
     assert outcome.workflow["name"] == "critical-database-incident" and "database" in outcome.workflow["reason"]
     assert outcome.plan and all(step.requires_approval for step in outcome.plan)
     assert outcome.pending["approver_roles"] == ["dba"] and outcome.pending["deadline"] is not None
-    refused = session.runner.resume(outcome.incident_id, {"decision": "approve", "approver": "sam", "role": "oncall"})
+    refused = session.runner.resume(outcome.incident_id, bind(outcome.pending, {"decision": "approve", "approver": "sam", "role": "oncall"}))
     assert refused.status == "escalated" and not refused.results
     assert refused.approvals[-1].decision == "reject" and "approval refused" in refused.approvals[-1].comment
     no_role = start(session, service="shop-db")
-    assert session.runner.resume(no_role.incident_id, {"decision": "approve", "approver": "cli-user"}).status == "escalated"
+    assert session.runner.resume(no_role.incident_id, bind(no_role.pending, {"decision": "approve", "approver": "cli-user"})).status == "escalated"
 
 
 def test_database_workflow_runs_each_step_only_after_a_dba_approves(isolated_env, monkeypatch):
@@ -104,7 +105,7 @@ def test_database_workflow_runs_each_step_only_after_a_dba_approves(isolated_env
     while outcome.waiting:
         gates += 1
         assert len(outcome.results) == gates - 1, "a step ran before its approval"
-        outcome = session.runner.resume(outcome.incident_id, DBA)
+        outcome = session.runner.resume(outcome.incident_id, bind(outcome.pending, DBA))
     assert gates == len(outcome.plan)
     assert all(r.approved_by == "dana" for r in outcome.results if r.destructive)
 
@@ -166,7 +167,7 @@ def test_gate_timeout_resume_and_late_decisions_escalate(isolated_env, monkeypat
     assert not any(r.destructive for r in timed_out.results)
     late = start(session, labels={"team": "quick"})
     time.sleep(0.1)
-    late = session.runner.resume(late.incident_id, {"decision": "approve", "approver": "slowpoke"})
+    late = session.runner.resume(late.incident_id, bind(late.pending, {"decision": "approve", "approver": "slowpoke"}))
     assert late.status == "escalated" and "timed out" in late.approvals[-1].comment
     assert not any(r.destructive for r in late.results)
     values = session.runner.values(late.incident_id)

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.prompt import Confirm
 
 from lumos.app.cli.errors import fail, user_errors
@@ -18,6 +19,7 @@ from lumos.app.report import write_report
 from lumos.app.session import Session
 from lumos.evals.cases import demo_case_dir
 from lumos.evals.replay import start_case_incident
+from lumos.graph.gate import GateMismatch, bind
 from lumos.graph.runner import Decider, IncidentOutcome
 
 HOME_OPTION = typer.Option(None, "--home", envvar="LUMOS_HOME", help="State folder (checkpoints, audit, reports). Default ~/.lumos.")
@@ -51,7 +53,7 @@ def make_decider(console: Console, *, yes: bool, approver: str, role: str | None
     def _decide(request: dict[str, Any]) -> dict[str, Any] | None:
         console.print(approval_panel(request))
         if yes:
-            console.print(f"  [green]approved[/] by {approver} (--yes)")
+            console.print(f"  [green]approved[/] by {escape(approver)} (--yes)")
             return {"decision": "approve", "approver": approver, "comment": "approved with --yes"}
         if not _interactive():
             return None
@@ -71,15 +73,16 @@ def finish(console: Console, session: Session, outcome: IncidentOutcome) -> None
     if outcome.waiting:
         step = outcome.pending or {}
         console.print(
-            f"\n[bold yellow]Waiting for approval[/] of step {step.get('step_index')} ({step.get('action')}). Resume with:\n"
-            f"  lumos resume {outcome.incident_id} --approve   (or --reject)"
+            f"\n[bold yellow]Waiting for approval[/] of step {step.get('step_index')} ({escape(str(step.get('action')))}). Resume with:\n"
+            f"  lumos resume {outcome.incident_id} --gate {step.get('gate_id')} --approve   (or --reject)",
+            highlight=False,
         )
     elif outcome.status == "resolved":
         console.print(f"\n[bold green]Incident {outcome.incident_id} resolved.[/]")
     else:
-        console.print(f"\n[bold red]Incident {outcome.incident_id} escalated:[/] {outcome.escalation}")
+        console.print(f"\n[bold red]Incident {outcome.incident_id} escalated:[/] {escape(str(outcome.escalation))}", highlight=False)
     if outcome.summary:
-        console.print(outcome.summary, highlight=False)
+        console.print(outcome.summary, markup=False, highlight=False)
     console.print(f"Audit trail: {session.settings.audit_db} ({verify.records} records, {'chain verified' if verify.ok else 'CHAIN BROKEN'})")
     console.print(f"  lumos audit show {outcome.incident_id}")
     console.print(f"Report: {report}")
@@ -92,15 +95,17 @@ def run_case(case_dir: Path, *, home: Path | None, yes: bool, approver: str | No
     console = make_console()
     session = Session.open(home)
     t0 = time.perf_counter()
-    console.print(f"[bold]LUMOS[/] incident from case [cyan]{case_dir}[/]")
+    console.print(f"[bold]LUMOS[/] incident from case [cyan]{escape(str(case_dir))}[/]")
     case, outcome = start_case_incident(
         session.runner, session.settings.simenv_db, case_dir, progress=progress_printer(console)
     )
     alert = case.alert
-    console.print(f"Alert: [bold]{alert.name}[/] ({alert.severity}) on {alert.service}: {alert.summary}", highlight=False)
+    console.print(f"Alert: [bold]{escape(alert.name)}[/] ({escape(alert.severity)}) on {escape(str(alert.service))}: {escape(alert.summary)}",
+                  highlight=False)
     console.print(hypotheses_table(outcome))
     if outcome.runbook:
-        console.print(f"Runbook: [bold]{outcome.runbook.runbook_id}[/] — {outcome.runbook.title} ({outcome.runbook.reason})")
+        console.print(f"Runbook: [bold]{escape(outcome.runbook.runbook_id)}[/] — {escape(outcome.runbook.title)} ({escape(outcome.runbook.reason)})",
+                      highlight=False)
     decide = make_decider(console, yes=yes, approver=_approver(approver), role=role)
     outcome = session.runner.drive(outcome, decide, progress=progress_printer(console))
     console.print(f"({time.perf_counter() - t0:.1f} s)")
@@ -145,13 +150,19 @@ def register(app: typer.Typer) -> None:
         incident_id: str = typer.Argument(..., help="The incident id printed when it stopped at a gate."),
         approve: bool = typer.Option(False, "--approve", help="Approve the pending step."),
         reject: bool = typer.Option(False, "--reject", help="Reject the pending step (the incident escalates)."),
+        gate: Optional[str] = typer.Option(None, "--gate", help="The gate id you were shown (g-...): the decision counts only "
+                                           "for that gate. Without it, the gate pending now (printed before deciding)."),
         comment: str = typer.Option("", "--comment", help="Recorded in the audit trail with your decision."),
         yes: bool = YES_OPTION,
         home: Optional[Path] = HOME_OPTION,
         approver: Optional[str] = APPROVER_OPTION,
         role: Optional[str] = ROLE_OPTION,
     ) -> None:
-        """Answer the pending approval of a paused incident and continue it (in this new process)."""
+        """Answer the pending approval of a paused incident and continue it (in this new process).
+
+        The decision is bound to one gate (its id, step, action and params hash); if the incident has moved on to
+        another gate, nothing runs and the command exits 1 showing what is pending now.
+        """
         if approve == reject:
             raise fail("give exactly one of --approve and --reject")
         console = make_console()
@@ -161,12 +172,20 @@ def register(app: typer.Typer) -> None:
         current = session.runner.outcome(incident_id)
         if not current.waiting:
             raise fail(f"incident {incident_id} is not waiting for an approval (status: {current.status})")
+        request = current.pending or {}
+        if gate is not None and gate != request.get("gate_id"):
+            console.print(approval_panel(request))
+            raise fail(f"incident {incident_id} is waiting at gate {request.get('gate_id')} (step {request.get('step_index')}), "
+                       f"not {gate}; nothing was run", code=1)
         name = _approver(approver)
         decision = {"decision": "approve" if approve else "reject", "approver": name, "comment": comment}
         if role:
             decision["role"] = role
-        console.print(approval_panel(current.pending or {}))
-        console.print(f"  [bold]{decision['decision']}d[/] by {name}")
-        outcome = session.runner.resume(incident_id, decision, progress=progress_printer(console))
+        console.print(approval_panel(request))
+        console.print(f"  [bold]{decision['decision']}d[/] by {escape(name)}")
+        try:
+            outcome = session.runner.resume(incident_id, bind(request, decision), progress=progress_printer(console))
+        except GateMismatch as exc:
+            raise fail(str(exc), code=1) from None
         outcome = session.runner.drive(outcome, make_decider(console, yes=yes, approver=name, role=role), progress=progress_printer(console))
         finish(console, session, outcome)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lumos.graph.runner import IncidentOutcome
@@ -52,14 +53,14 @@ def hypotheses_table(outcome: IncidentOutcome, *, limit: int = 5, evidence: int 
     table.add_column("confidence", justify="right")
     table.add_column("evidence")
     for rank, hyp in enumerate(outcome.hypotheses[:limit], start=1):
-        lines = [f"[{e.source}] {e.summary}" for e in hyp.evidence[:evidence]]
-        table.add_row(str(rank), hyp.service, str(hyp.fault_type), f"{hyp.confidence:.2f}", "\n".join(lines) or "-")
+        lines = [escape(f"[{e.source}] {e.summary}") for e in hyp.evidence[:evidence]]
+        table.add_row(str(rank), escape(hyp.service), str(hyp.fault_type), f"{hyp.confidence:.2f}", "\n".join(lines) or "-")
     return table
 
 
 def plan_table(outcome: IncidentOutcome) -> Table:
     """The planned runbook steps, their risk and what happened to each."""
-    title = f"Plan: {outcome.runbook.runbook_id} ({outcome.runbook.title})" if outcome.runbook else "Plan"
+    title = escape(f"Plan: {outcome.runbook.runbook_id} ({outcome.runbook.title})") if outcome.runbook else "Plan"
     table = Table(title=title)
     table.add_column("step", justify="right")
     table.add_column("action")
@@ -71,24 +72,30 @@ def plan_table(outcome: IncidentOutcome) -> Table:
         risk = "[red]destructive, needs approval[/]" if step.requires_approval else "safe"
         result = results.get(step.index)
         table.add_row(
-            str(step.index), step.action, ", ".join(f"{k}={v}" for k, v in step.params.items()), risk,
+            str(step.index), escape(step.action), escape(", ".join(f"{k}={v}" for k, v in step.params.items())), risk,
             result.status if result else "-",
         )
     return table
 
 
 def approval_panel(request: dict[str, Any]) -> str:
-    """The text shown before asking for an approval."""
+    """The text shown before asking for an approval (untrusted values escaped: it is printed as Rich markup)."""
     hyp = request.get("hypothesis") or {}
-    params = ", ".join(f"{k}={v}" for k, v in (request.get("params") or {}).items())
+    params = escape(", ".join(f"{k}={v}" for k, v in (request.get("params") or {}).items()))
+    what = "rollback of step" if request.get("kind") == "rollback" else "step"
     lines = [
-        f"[bold yellow]Approval needed[/] for step {request.get('step_index')}: [bold]{request.get('action')}[/]({params})",
-        f"  runbook: {request.get('runbook')}   destructive: {request.get('destructive')}",
+        f"[bold yellow]Approval needed[/] for {what} {request.get('step_index')}: [bold]{escape(str(request.get('action')))}[/]({params})",
+        f"  runbook: {escape(str(request.get('runbook')))}   destructive: {request.get('destructive')}",
     ]
+    rollback = request.get("rollback")
+    if isinstance(rollback, dict):
+        undo = escape(", ".join(f"{k}={v}" for k, v in (rollback.get("params") or {}).items()))
+        lines.append(f"  if it fails: {escape(str(rollback.get('action')))}({undo}) (covered by this approval)")
     if hyp:
-        lines.append(f"  because: {hyp.get('service')} looks like {hyp.get('fault_type')} (confidence {hyp.get('confidence')})")
+        lines.append(escape(f"  because: {hyp.get('service')} looks like {hyp.get('fault_type')} (confidence {hyp.get('confidence')})"))
     for line in request.get("evidence", [])[:3]:
-        lines.append(f"    - {line}")
+        lines.append(escape(f"    - {line}"))
     if request.get("blast_radius"):
-        lines.append(f"  blast radius: {', '.join(request['blast_radius'][:8])}")
+        lines.append(escape(f"  blast radius: {', '.join(request['blast_radius'][:8])}"))
+    lines.append(f"  gate: {escape(str(request.get('gate_id')))} (params sha256 {escape(str(request.get('params_hash', ''))[:12])}…)")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from typing import Any, Optional, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lumos.agents.llm.chat import ChatHistory, chat_tools
@@ -24,6 +25,7 @@ from lumos.app.cli.incident_cmds import APPROVER_OPTION, HOME_OPTION, _approver
 from lumos.app.cli.render import approval_panel, hypotheses_table, make_console, plan_table, progress_printer
 from lumos.app.session import Session
 from lumos.evals.replay import start_case_incident
+from lumos.graph.gate import GateMismatch, bind
 from lumos.graph.runner import IncidentOutcome
 from lumos.graph.sources import open_sources
 from lumos.tools.changes import correlate_changes
@@ -75,6 +77,8 @@ class TriageChat:
         self.session, self.incident_id, self.console, self.approver = session, incident_id, console, approver
         self.models = models if models is not None else settings_model_factory(session.settings)
         self.history = ChatHistory(session.runner.graph.checkpointer, incident_id)
+        self.shown: dict[str, Any] | None = None
+        """The approval request this chat last showed: /approve and /reject are bound to its gate."""
         self.commands: dict[str, Callable[[list[str]], None]] = {
             "/logs": self.logs, "/deps": self.deps, "/changes": self.changes, "/hypotheses": self.hypotheses,
             "/runbooks": self.runbooks, "/plan": self.plan, "/approve": self.approve, "/reject": self.reject,
@@ -130,6 +134,7 @@ class TriageChat:
     def announce_pending(self) -> None:
         """Show the pending approval request inline, if the incident is waiting at a gate."""
         outcome = self.outcome()
+        self.shown = outcome.pending
         if outcome.waiting:
             request = outcome.pending or {}
             self.console.print(approval_panel(request), highlight=False)
@@ -201,7 +206,7 @@ class TriageChat:
             table.add_column("count", justify="right")
             table.add_column("template")
             for key, count in list(agg.aggregation.totals.items())[:5]:
-                table.add_row(str(count), clean(agg.aggregation.templates.get(key, key), 160))
+                table.add_row(str(count), escape(clean(agg.aggregation.templates.get(key, key), 160)))
             self.console.print(table)
         for r in records[-10:]:
             self.say(f"  {r.ts.isoformat()} {r.level or '-':5} {clean(r.message, 200)}")
@@ -236,8 +241,8 @@ class TriageChat:
         for col in ("service", "kind", "version", "before onset", "suspicion", "summary"):
             table.add_column(col)
         for c in found[:10]:
-            table.add_row(clean(c.change.service, 60), c.change.kind, clean(c.change.version or "-", 40),
-                          f"{c.seconds_before_onset / 60:.0f} min", f"{c.suspicion:.2f}", clean(c.change.summary, 80))
+            table.add_row(escape(clean(c.change.service, 60)), escape(clean(c.change.kind, 40)), escape(clean(c.change.version or "-", 40)),
+                          f"{c.seconds_before_onset / 60:.0f} min", f"{c.suspicion:.2f}", escape(clean(c.change.summary, 80)))
         self.console.print(table)
 
     def runbooks(self, args: list[str]) -> None:
@@ -253,10 +258,11 @@ class TriageChat:
         for col in ("id", "title", "fault types", "score"):
             table.add_column(col)
         for m in matches:
-            table.add_row(m.id, clean(m.title, 80), ", ".join(m.fault_types), f"{m.score:.2f}")
+            table.add_row(escape(m.id), escape(clean(m.title, 80)), ", ".join(m.fault_types), f"{m.score:.2f}")
         self.console.print(table)
 
     def _decide(self, args: list[str], decision: str) -> None:
+        """Decide the gate this chat last showed; if the incident has moved on to another gate, nothing runs."""
         outcome = self.outcome()
         if not args or not args[0].isdigit():
             self.say(f"usage: /{decision} N (the step number shown in the approval request)")
@@ -264,13 +270,18 @@ class TriageChat:
         if not outcome.waiting:
             self.say(f"nothing is waiting for approval (status: {outcome.status})")
             return
-        pending = (outcome.pending or {}).get("step_index")
-        if int(args[0]) != pending:
-            self.say(f"step {args[0]} is not waiting for approval; step {pending} is")
+        shown = self.shown or outcome.pending or {}
+        if int(args[0]) != shown.get("step_index"):
+            self.say(f"step {args[0]} is not waiting for approval; step {shown.get('step_index')} is")
             return
-        payload = {"decision": decision, "approver": self.approver, "comment": f"{decision}d in lumos triage"}
-        outcome = self.session.runner.resume(self.incident_id, payload, progress=progress_printer(self.console))
-        self.say(f"step {pending} {decision}d by {self.approver}; status: {outcome.status}")
+        payload = bind(shown, {"decision": decision, "approver": self.approver, "comment": f"{decision}d in lumos triage"})
+        try:
+            outcome = self.session.runner.resume(self.incident_id, payload, progress=progress_printer(self.console))
+        except GateMismatch as exc:
+            self.say(f"not {decision}d: {exc}")
+            self.announce_pending()
+            return
+        self.say(f"step {shown.get('step_index')} {decision}d by {self.approver}; status: {outcome.status}")
         self.announce_pending()
 
     def approve(self, args: list[str]) -> None:

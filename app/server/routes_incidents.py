@@ -15,6 +15,7 @@ from lumos.app.server.events import event_stream
 from lumos.app.server.routes_webhooks import body_doc
 from lumos.app.server.store import IncidentRow
 from lumos.app.server.views import ApprovalAccepted, ApprovalRequest, AuditResponse, IncidentDetail, TimelineEntry
+from lumos.graph.gate import GateRequest
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -86,7 +87,8 @@ def get_audit(request: Request, incident_id: str = IncidentId, who: Principal = 
     response_model=ApprovalAccepted,
     status_code=202,
     openapi_extra=body_doc(ApprovalRequest),
-    responses={**AUTH_ERRORS, 404: {"description": "Unknown incident"}, 409: {"description": "Not waiting for this step"},
+    responses={**AUTH_ERRORS, 404: {"description": "Unknown incident"},
+               409: {"description": "Not waiting for this gate (another step or gate is pending, or it was decided meanwhile)"},
                400: {"description": "Malformed JSON"}, 415: {"description": "Not JSON"}, 422: {"description": "Invalid decision"}},
 )
 async def decide(
@@ -95,24 +97,50 @@ async def decide(
     step: str = Path(pattern=r"^[A-Za-z0-9_.:-]{1,100}$", description="The pending step's index or step id."),
     who: Principal = Depends(require(Role.approver)),
 ) -> ApprovalAccepted:
-    """Approve or reject the pending gated step; the approver is the token's name (recorded in the audit trail)."""
+    """Approve or reject the pending gate named by `gate_id` and `params_hash`; the approver is the token's name.
+
+    The decision is checked against the gate actually pending in the incident's checkpoint (not only the server's copy),
+    again when it is queued, and once more by the graph's gate: a mismatch anywhere is a 409 (or a recorded refusal) and
+    nothing runs.
+    """
     rt = request.app.state.runtime
     body = validate(ApprovalRequest, parse_json(await read_body(request, 64 * 1024)), "approval")
     row = await run_in_threadpool(_row_or_404, request, incident_id)
-    pending = row.pending if row.run_state == "waiting" else None
+    pending = await run_in_threadpool(_live_pending, rt, row)
     if pending is None:
         raise HTTPException(409, f"incident {incident_id} is not waiting for an approval (run state {row.run_state}, status {row.status})")
     if step not in (str(pending.get("step_index")), str(pending.get("step_id"))):
         raise HTTPException(409, f"incident {incident_id} is waiting for step {pending.get('step_index')} ({pending.get('step_id')}), not {step}")
-    decision = {"decision": body.decision, "approver": who.name, "comment": body.comment}
-    needed = list(pending.get("approver_roles") or [])
-    matching = [g for g in who.groups if g in needed] if needed else []
-    if matching or who.groups:
-        decision["role"] = (matching or who.groups)[0]
-    if not await run_in_threadpool(rt.store.decide, incident_id, decision):
-        raise HTTPException(409, f"incident {incident_id} was decided by someone else meanwhile")
+    gate = GateRequest.model_validate(pending)
+    claimed = {"gate_id": body.gate_id, "params_hash": body.params_hash, "step_index": gate.step_index,
+               "action": body.action if body.action is not None else gate.action}
+    problem = gate.binding().mismatch(claimed)
+    if problem is not None:
+        raise HTTPException(409, f"incident {incident_id}: {problem}; nothing was run (pending gate {gate.gate_id})")
+    role = _role(who, list(pending.get("approver_roles") or []))
+    decision = gate.decide(body.decision, who.name, comment=body.comment, role=role)
+    if await run_in_threadpool(rt.store.decide, incident_id, decision.model_dump(mode="json")) != "queued":
+        raise HTTPException(409, f"incident {incident_id} was decided by someone else meanwhile, or moved on; nothing was run")
     request.app.state.workers.wake()
-    return ApprovalAccepted(incident_id=incident_id, step=step, decision=body.decision, approver=who.name)
+    return ApprovalAccepted(incident_id=incident_id, step=step, gate_id=gate.gate_id, decision=body.decision, approver=who.name)
+
+
+def _live_pending(rt: Any, row: IncidentRow) -> dict[str, Any] | None:
+    """The gate pending in the checkpoint when the server's row says the incident waits (the row is refreshed if stale)."""
+    if row.run_state != "waiting":
+        return None
+    live = rt.runner.outcome(row.incident_id).pending
+    if live is None:
+        return None
+    if (row.pending or {}).get("gate_id") != live.get("gate_id"):
+        rt.store.refresh_pending(row.incident_id, live)
+    return live
+
+
+def _role(who: Principal, needed: list[str]) -> str | None:
+    """The token's group that the gate needs (else its first group): roles come from the token, never the body."""
+    matching = [g for g in who.groups if g in needed]
+    return (matching or who.groups or [None])[0]
 
 
 @router.get("/{incident_id}/events", responses={**AUTH_ERRORS, 404: {"description": "Unknown incident"},

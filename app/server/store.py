@@ -120,6 +120,12 @@ def group_key(alert: Alert, labels: list[str]) -> str:
     return hashlib.sha256(json.dumps(values, separators=(",", ":")).encode()).hexdigest()[:24]
 
 
+def _binding(pending: str | None) -> dict[str, Any]:
+    """The gate binding (gate_id, step_index, action, params_hash) of a stored pending request; {} when there is none."""
+    request = json.loads(pending) if pending else {}
+    return {k: request[k] for k in ("gate_id", "step_index", "action", "params_hash") if k in request}
+
+
 def _row(values: tuple) -> IncidentRow:
     fields = dict(zip([c.strip() for c in _COLUMNS.split(",")], values))
     fields["pending"] = json.loads(fields["pending"]) if fields["pending"] else None
@@ -132,6 +138,7 @@ class IncidentStore:
     def __init__(self, db: SqliteDatabase | PostgresDatabase):
         self.db = db
         self.skip_locked = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgres" else ""
+        self.row_lock = " FOR UPDATE" if db.dialect == "postgres" else ""
         db.script(SCHEMA)
 
     def intake(
@@ -260,25 +267,39 @@ class IncidentStore:
                           " WHERE incident_id=? AND claimed_by=? AND run_state='running'", (incident_id, node_id)) == 1
 
     def expire_waiting(self, timeout_s: float) -> list[str]:
-        """Reject gates nobody decided within `timeout_s` (fail closed); returns the incidents affected."""
-        decision = json.dumps({"decision": "reject", "approver": "lumos:timeout",
-                               "comment": f"no decision within {timeout_s:g}s; escalating"})
+        """Queue a timeout for every gate nobody decided within `timeout_s` (a rejection: fail closed); returns the incidents."""
+        now = time.time()
+        expired = []
         with self.db.transaction() as tx:
-            rows = tx.rows(
-                "UPDATE serve_incidents SET decision=?, run_state='queued', updated_at=? WHERE run_state='waiting'"
-                " AND waiting_since<? RETURNING incident_id",
-                (decision, time.time(), time.time() - timeout_s),
-            )
-        return [r[0] for r in rows]
+            rows = tx.rows("SELECT incident_id, pending FROM serve_incidents WHERE run_state='waiting' AND waiting_since<?"
+                           + self.row_lock, (now - timeout_s,))
+            for incident_id, pending in rows:
+                binding = _binding(pending)
+                decision = json.dumps({**binding, "decision": "timeout", "approver": "lumos:timeout",
+                                       "comment": f"no decision within {timeout_s:g}s; escalating"})
+                if tx.run("UPDATE serve_incidents SET decision=?, run_state='queued', updated_at=? WHERE incident_id=?"
+                          " AND run_state='waiting'", (decision, now, incident_id)) == 1:
+                    expired.append(incident_id)
+        return expired
 
-    def decide(self, incident_id: str, decision: dict[str, Any]) -> bool:
-        """Queue an approval decision for a waiting incident; False if it is not waiting (any more)."""
+    def decide(self, incident_id: str, decision: dict[str, Any]) -> Literal["queued", "not_waiting", "other_gate"]:
+        """Queue a decision bound to the gate the incident waits at; refused when it waits elsewhere or not at all."""
         with self.db.transaction() as tx:
-            return tx.run(
-                "UPDATE serve_incidents SET decision=?, run_state='queued', status='remediating', updated_at=?"
-                " WHERE incident_id=? AND run_state='waiting'",
-                (json.dumps(decision), time.time(), incident_id),
-            ) == 1
+            rows = tx.rows("SELECT pending FROM serve_incidents WHERE incident_id=? AND run_state='waiting'" + self.row_lock,
+                           (incident_id,))
+            if not rows:
+                return "not_waiting"
+            if _binding(rows[0][0]).get("gate_id") != decision.get("gate_id"):
+                return "other_gate"
+            tx.run("UPDATE serve_incidents SET decision=?, run_state='queued', status='remediating', updated_at=?"
+                   " WHERE incident_id=? AND run_state='waiting'", (json.dumps(decision), time.time(), incident_id))
+        return "queued"
+
+    def refresh_pending(self, incident_id: str, pending: dict[str, Any]) -> None:
+        """Replace a waiting incident's copy of its pending gate (the checkpoint moved on without this server)."""
+        with self.db.transaction() as tx:
+            tx.run("UPDATE serve_incidents SET pending=?, updated_at=? WHERE incident_id=? AND run_state='waiting'",
+                   (json.dumps(pending), time.time(), incident_id))
 
     def get(self, incident_id: str) -> IncidentRow | None:
         """One incident, or None."""

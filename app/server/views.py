@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lumos.app.server.store import AlertOutcome, AlertRef, IncidentRow
 from lumos.graph.audit import VerifyResult
+from lumos.graph.gate import GATE_ID, HEX64
 from lumos.tools.domain import ActionResult, Approval, AuditEvent, Evidence, Hypothesis, PlannedStep, RunbookChoice
 
 
@@ -57,11 +58,18 @@ class AuditResponse(BaseModel):
 
 
 class ApprovalRequest(BaseModel):
-    """An approver's decision on the pending gated step."""
+    """An approver's decision on the pending gate, bound to it: copy `gate_id` and `params_hash` from `pending`.
+
+    A decision for a gate that is no longer pending (the incident moved on, or another approver was first) is a 409
+    and nothing runs. There is no way to change the params: what runs is exactly what the request showed.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "reject"]
+    gate_id: str = Field(pattern=GATE_ID, description="`pending.gate_id` of the incident (the gate you are deciding).")
+    params_hash: str = Field(pattern=HEX64, description="`pending.params_hash`: sha256 of the action, params and rollback shown.")
+    action: str | None = Field(default=None, max_length=100, description="`pending.action`, checked when given.")
     comment: str = Field(default="", max_length=4000)
 
 
@@ -70,6 +78,7 @@ class ApprovalAccepted(BaseModel):
 
     incident_id: str
     step: str
+    gate_id: str
     decision: Literal["approve", "reject"]
     approver: str
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from lumos.app.server.runtime import ServerRuntime
 from lumos.app.server.store import Claim
+from lumos.graph.gate import GateMismatch
 from lumos.graph.runner import TERMINAL_STATUSES, IncidentOutcome
 
 log = logging.getLogger("lumos.serve")
@@ -179,7 +180,12 @@ class WorkerPool:
         else:
             outcome = runner.outcome(incident_id)
             if outcome.waiting and claim.decision is not None:
-                outcome = runner.resume(incident_id, claim.decision, progress=hook)
+                try:
+                    outcome = runner.resume(incident_id, claim.decision, progress=hook)
+                except GateMismatch as exc:  # the checkpoint moved on since the decision was queued: refuse it, run nothing
+                    self.rt.resources.audit.append(incident_id, "approval.refused", {"reason": str(exc), "decision": claim.decision},
+                                                   actor="server")
+                    outcome = runner.outcome(incident_id)
         for _ in range(MAX_CONTINUES):
             if outcome.waiting or outcome.status in TERMINAL_STATUSES:
                 return outcome

@@ -28,7 +28,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "/webhooks/generic": {"version": "1", "alerts": [{"name": "Fuzz", "service": "svc", "fingerprint": "fz2"}]},
     "/webhooks/pagerduty": {"event": {"id": "E1", "event_type": "incident.triggered", "resource_type": "incident",
                             "occurred_at": "2025-05-24T11:22:00Z", "data": {"id": "P1", "title": "Fuzz"}}},
-    "/incidents/{incident_id}/approvals/{step}": {"decision": "approve", "comment": "fuzz"},
+    "/incidents/{incident_id}/approvals/{step}": {"decision": "approve", "gate_id": "g-" + "0" * 32, "params_hash": "0" * 64,
+                                                  "comment": "fuzz"},
 }
 
 

@@ -33,6 +33,11 @@ def auth(name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[name]}"}
 
 
+def decision_body(pending: dict, decision: str = "approve", comment: str = "") -> dict:
+    """An approval body bound to the pending gate (what the web console sends)."""
+    return {"decision": decision, "gate_id": pending["gate_id"], "params_hash": pending["params_hash"], "comment": comment}
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as sock:

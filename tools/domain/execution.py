@@ -79,14 +79,17 @@ class PlannedStep(_Record):
 
 
 class Approval(_Record):
-    """A human decision on a gated step."""
+    """A human decision on one approval gate (a gated step, or the rollback of a step), as recorded by the gate."""
 
     step_index: int
     decision: Literal["approve", "reject"]
     approver: str
     comment: str = ""
     decided_at: datetime
-    params_override: dict[str, Any] | None = None
+    gate_id: str | None = Field(default=None, description="The gate the decision answered (see lumos.graph.gate).")
+    kind: Literal["step", "rollback"] = "step"
+    params_hash: str | None = Field(default=None, description="sha256 of the action, params and rollback that were approved.")
+    role: str | None = Field(default=None, description="The approver's group, when one was given.")
 
 
 class ActionResult(_Record):

@@ -131,9 +131,21 @@
     const p = d.pending;
     $("approval").hidden = !p;
     if (p) {
-      $("approval-text").textContent = "Step " + p.step_index + ": " + p.title + " — " + p.action + " " + JSON.stringify(p.params) +
-        (p.blast_radius && p.blast_radius.length ? " · blast radius: " + p.blast_radius.join(", ") : "");
-      $("approve").dataset.step = String(p.step_index);
+      const what = p.kind === "rollback" ? "Rollback of step " : "Step ";
+      $("approval-text").textContent = what + p.step_index + ": " + p.title + " — " + p.action + " " + JSON.stringify(p.params) +
+        (p.rollback ? " · if it fails: " + p.rollback.action + " " + JSON.stringify(p.rollback.params) : "") +
+        (p.blast_radius && p.blast_radius.length ? " · blast radius: " + p.blast_radius.join(", ") : "") +
+        " · gate " + p.gate_id;
+      // The decision is bound to exactly the gate shown here; if the incident moved on, the server answers 409.
+      const shown = $("approve").dataset;
+      if (shown.gate !== p.gate_id) {
+        shown.step = String(p.step_index);
+        shown.gate = p.gate_id;
+        shown.hash = p.params_hash;
+        shown.action = p.action;
+        $("approve").disabled = false;
+        $("reject").disabled = false;
+      }
     }
   }
 
@@ -170,16 +182,23 @@
   }
 
   async function decide(decision) {
-    const step = $("approve").dataset.step;
+    const shown = $("approve").dataset;
+    $("approve").disabled = true;  // one decision per gate: no double submit
+    $("reject").disabled = true;
     $("approval-result").textContent = "sending…";
     try {
-      const r = await api("/incidents/" + encodeURIComponent(state.selected) + "/approvals/" + encodeURIComponent(step), {
+      const r = await api("/incidents/" + encodeURIComponent(state.selected) + "/approvals/" + encodeURIComponent(shown.step), {
         method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ decision: decision, comment: $("approval-comment").value }),
+        body: JSON.stringify({ decision: decision, gate_id: shown.gate, params_hash: shown.hash, action: shown.action,
+                               comment: $("approval-comment").value }),
       });
       $("approval-result").textContent = r.decision + "d by " + r.approver;
       $("approval").hidden = true;
-    } catch (err) { $("approval-result").textContent = String(err.message); }
+    } catch (err) {
+      $("approval-result").textContent = String(err.message);
+      $("approve").disabled = false;
+      $("reject").disabled = false;
+    }
   }
 
   $("login").addEventListener("submit", (ev) => {
