@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lumos.graph.audit import AuditTrail
+from lumos.graph.audit_keys import load_audit_key
 from lumos.graph.live import Live
 from lumos.graph.workflow_spec import BUILTIN_AGENTS, NotifyTarget
 from lumos.graph.workflows import Known, WorkflowCatalog
@@ -100,7 +101,7 @@ class Resources:
 
         return cls(
             settings=settings,
-            audit=AuditTrail(settings.audit_db),
+            audit=AuditTrail(settings.audit_db, load_audit_key(settings.state_dir, settings.audit_key)),
             library=library,
             index=runbook_index(settings, library),
             registry=registry,

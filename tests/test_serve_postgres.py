@@ -9,9 +9,13 @@ from collections import Counter
 import httpx
 import pytest
 
+from lumos.graph.audit_keys import key_from_text
 from fixtures_serve.procs import (
     DEMO_CASE, ServerProcess, auth, decision_body, postgres_missing, private_postgres, reset_postgres, wait_until,
 )
+
+KEY_TEXT = "fleet-audit-key-for-tests-0123456789abcdef"
+KEY = key_from_text(KEY_TEXT, "LUMOS_AUDIT_KEY")
 
 pytestmark = pytest.mark.skipif(postgres_missing() is not None, reason=postgres_missing() or "")
 
@@ -31,21 +35,23 @@ def pg_url(pg_cluster):
 def test_postgres_audit_trail_has_the_sqlite_chain_rules(pg_url, tmp_path):
     import psycopg
 
-    from lumos.graph.audit import AuditTrail, record_hash
+    from lumos.graph.audit import AuditTrail
     from lumos.graph.audit_postgres import PostgresAuditTrail
 
-    trail = PostgresAuditTrail.connect(pg_url)
+    trail = PostgresAuditTrail.connect(pg_url, KEY)
     try:
         first = trail.append("inc-1", "incident.opened", {"n": 1.5, "s": "é"}, actor="alert:test", dedupe_key="open")
         assert trail.append("inc-1", "incident.opened", {"n": 2}, dedupe_key="open") is None
         second = trail.append("inc-1", "triage.done", {"list": [1, 2]})
         assert second.prev_hash == first.hash and second.seq == 2
-        fields = {k: v for k, v in first.model_dump(mode="python").items() if k != "hash"}
-        fields["ts"] = first.ts.isoformat()
-        assert record_hash(fields) == first.hash, "same canonical JSON and hash as the SQLite trail"
-        sqlite_trail = AuditTrail(tmp_path / "a.sqlite")
+        assert trail.authentic(first) and first.key_id == KEY.key_id
+        sqlite_trail = AuditTrail(tmp_path / "a.sqlite", KEY)
+        assert sqlite_trail.authentic(first), "the same record MAC in either store"
         assert sqlite_trail.append("x", "k", {"n": 1.5}).prev_hash == first.prev_hash
         assert trail.verify("inc-1").ok and trail.exists("inc-1") and trail.incidents() == ["inc-1"]
+        trail.append("inc-3", "a", {})
+        anchor = trail.anchor()
+        assert anchor.incidents == 2 and not trail.check_anchor(anchor)
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("UPDATE audit_events SET data='{\"n\":9}' WHERE incident_id='inc-1' AND seq=1")
         assert any("edited" in p for p in trail.verify("inc-1").problems)
@@ -54,6 +60,11 @@ def test_postgres_audit_trail_has_the_sqlite_chain_rules(pg_url, tmp_path):
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("DELETE FROM audit_events WHERE incident_id='inc-2' AND seq=2")
         assert any("removed" in p for p in trail.verify("inc-2").problems)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM audit_events WHERE incident_id='inc-3'")
+            conn.execute("DELETE FROM audit_heads WHERE incident_id='inc-3'")
+        assert any("incident deleted" in p for p in trail.verify("inc-3").problems)
+        assert any("inc-3: anchored with 1 records, now has none (deleted)" in p for p in trail.check_anchor(anchor))
     finally:
         trail.close()
 
@@ -61,7 +72,7 @@ def test_postgres_audit_trail_has_the_sqlite_chain_rules(pg_url, tmp_path):
 def test_concurrent_appends_from_many_threads_keep_one_chain(pg_url):
     from lumos.graph.audit_postgres import PostgresAuditTrail
 
-    trail = PostgresAuditTrail.connect(pg_url, max_size=8)
+    trail = PostgresAuditTrail.connect(pg_url, KEY, max_size=8)
     try:
         threads = [threading.Thread(target=lambda i=i: [trail.append("inc-c", "k", {"t": i, "j": j}) for j in range(10)]) for i in range(8)]
         for t in threads:
@@ -102,7 +113,7 @@ def test_claims_never_hand_one_incident_to_two_workers(pg_url):
 
 
 def test_two_servers_share_incidents_without_running_any_twice(pg_url, tmp_path):
-    env = {"LUMOS_DATABASE_URL": pg_url, "LUMOS_DATA_CASE": str(DEMO_CASE), "LUMOS_WORKERS": "2"}
+    env = {"LUMOS_DATABASE_URL": pg_url, "LUMOS_DATA_CASE": str(DEMO_CASE), "LUMOS_WORKERS": "2", "LUMOS_AUDIT_KEY": KEY_TEXT, "LUMOS_AUDIT_KEY": KEY_TEXT}
     servers = [ServerProcess(tmp_path / "home", env={**env, "LUMOS_NODE_ID": f"node-{i}"}) for i in range(2)]
     try:
         for server in servers:
@@ -146,7 +157,7 @@ def test_two_servers_share_incidents_without_running_any_twice(pg_url, tmp_path)
 def test_fleet_failover_after_kill_9_resumes_on_the_other_server(pg_url, tmp_path):
     from lumos.graph.audit_postgres import PostgresAuditTrail
 
-    env = {"LUMOS_DATABASE_URL": pg_url, "LUMOS_DATA_CASE": str(DEMO_CASE), "LUMOS_WORKERS": "2",
+    env = {"LUMOS_DATABASE_URL": pg_url, "LUMOS_DATA_CASE": str(DEMO_CASE), "LUMOS_WORKERS": "2", "LUMOS_AUDIT_KEY": KEY_TEXT,
            "LUMOS_NODE_DELAY_S": "0.2", "LUMOS_LEASE_S": "1.5"}
     victim = ServerProcess(tmp_path / "home", env={**env, "LUMOS_NODE_ID": "victim"})
     survivor = ServerProcess(tmp_path / "home", env={**env, "LUMOS_NODE_ID": "survivor", "LUMOS_POLL_S": "2"})
@@ -175,7 +186,7 @@ def test_fleet_failover_after_kill_9_resumes_on_the_other_server(pg_url, tmp_pat
     finally:
         victim.stop()
         survivor.stop()
-    trail = PostgresAuditTrail.connect(pg_url)
+    trail = PostgresAuditTrail.connect(pg_url, KEY)
     try:
         for incident in ids:
             assert trail.verify(incident).ok

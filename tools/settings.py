@@ -63,6 +63,9 @@ class Settings(StrictModel):
     notify_retries: int = Field(default=3, ge=0, le=10, description="Retries of an escalation notification after a transient failure.")
     notify_backoff_s: float = Field(default=0.5, ge=0, description="First notification retry delay in seconds (doubles per retry).")
     notify_timeout_s: float = Field(default=5.0, gt=0, description="Seconds one notification request may take.")
+    audit_key: str | None = Field(default=None, repr=False, min_length=32,
+                                  description="HMAC key of the audit trail (>= 32 characters; default: <home>/audit.key, created 0600). "
+                                  "Every process sharing a Postgres trail needs the same key.")
     plugins: bool = Field(default=True, description="Load agents, tools, sources and actions from installed entry points.")
     prompt_dir: Path | None = Field(default=None, description="Folder whose *.j2 files override the bundled prompt templates.")
     config: Path | None = Field(default=None, description="lumos.yaml: live sources, action backends, notifications (see `lumos config example`).")
@@ -81,6 +84,11 @@ class Settings(StrictModel):
     def audit_db(self) -> Path:
         """SQLite file of the hash-chained audit trail."""
         return self.state_dir / "audit.sqlite"
+
+    @property
+    def audit_key_file(self) -> Path:
+        """The audit key file used when LUMOS_AUDIT_KEY is not set (created on first use, mode 0600)."""
+        return self.state_dir / "audit.key"
 
     @property
     def simenv_db(self) -> Path:

@@ -1,57 +1,7 @@
-"""Redact secrets and credentials (and optionally e-mails and IPs) from text before it reaches a model."""
+"""The redactor text passes before it reaches a model: the same one used before anything is persisted (`lumos.tools.redact`)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from lumos.tools.redact import Redactor, redact
 
-_SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("private_key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)),
-    ("connection_string", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]+:[^\s@/]+@[^\s'\"]+")),
-    ("connection_string", re.compile(r"(?i)\b(?:Server|Data Source|Host)=[^;\s]+;[^\n]*?(?:Password|Pwd)=[^;\s]+;?")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("api_key", re.compile(r"\b(?:sk|pk|rk)-(?:proj-|live-|test-)?[A-Za-z0-9_-]{16,}")),
-    ("api_key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("api_key", re.compile(r"\b(?:ghp|gho|ghs|ghu|github_pat)_[A-Za-z0-9_]{20,}")),
-    ("api_key", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-    ("token", re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{12,}")),
-    (
-        "secret",
-        re.compile(
-            r"(?i)\b([a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
-            r"client[_-]?secret|credentials?|auth)[a-z0-9_.-]*)(\"?\s*[:=]\s*\"?)([^\s\"',;&}]+)"
-        ),
-    ),
-)
-_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
-_IPV4 = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")
-_IPV6 = re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}\b")
-
-
-@dataclass(frozen=True)
-class Redactor:
-    """Replaces secrets with `[REDACTED:kind]`; e-mails and IPs too when asked."""
-
-    emails: bool = True
-    ips: bool = False
-
-    def __call__(self, text: str) -> str:
-        """The text with every secret (and optionally e-mail/IP) replaced by a marker."""
-        for kind, pattern in _SECRET_PATTERNS:
-            if kind == "secret":
-                text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED:secret]", text)
-            elif kind == "token":
-                text = pattern.sub(lambda m: f"{m.group(1)} [REDACTED:token]", text)
-            else:
-                text = pattern.sub(f"[REDACTED:{kind}]", text)
-        if self.emails:
-            text = _EMAIL.sub("[REDACTED:email]", text)
-        if self.ips:
-            text = _IPV6.sub("[REDACTED:ip]", _IPV4.sub("[REDACTED:ip]", text))
-        return text
-
-
-def redact(text: str, *, emails: bool = True, ips: bool = False) -> str:
-    """Redact secrets from `text` (see `Redactor`)."""
-    return Redactor(emails=emails, ips=ips)(text)
+__all__ = ["Redactor", "redact"]

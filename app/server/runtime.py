@@ -16,6 +16,7 @@ from lumos.graph.resources import Resources
 from lumos.graph.runner import IncidentRunner
 from lumos.tools.actions.simenv import SimulatedEnvironment
 from lumos.tools.domain import Topology
+from lumos.tools.errors import InputError
 from lumos.tools.settings import Settings
 
 
@@ -34,6 +35,10 @@ class ServerRuntime:
     def open(cls, config: ServerSettings) -> "ServerRuntime":
         """Open the store, audit trail and checkpointer named by `config`."""
         settings = config.lumos_settings()
+        if config.fleet and not settings.audit_key:
+            raise InputError("fleet mode (a postgresql:// database) needs LUMOS_AUDIT_KEY: every process writing the shared "
+                             "audit trail must sign it with the same key (at least 32 characters, e.g. `openssl rand -hex 32`)",
+                             field="LUMOS_AUDIT_KEY")
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         db = open_database(config.database_url, settings.state_dir / "serve.sqlite")
         closers: list[Callable[[], None]] = [db.close]
@@ -49,7 +54,7 @@ class ServerRuntime:
             from lumos.graph.audit_postgres import PostgresAuditTrail
             from lumos.graph.checkpoint_postgres import close_postgres_checkpointer, open_postgres_checkpointer
 
-            audit = PostgresAuditTrail.connect(config.database_url or "")
+            audit = PostgresAuditTrail.connect(config.database_url or "", resources.audit.key)
             resources = dataclasses.replace(resources, audit=audit)  # type: ignore[arg-type]
             checkpointer = open_postgres_checkpointer(config.database_url or "", max_size=config.workers + 4)
             closers += [audit.close, lambda: close_postgres_checkpointer(checkpointer)]

@@ -120,3 +120,5 @@ class AuditEvent(_Record):
     data: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str
     hash: str
+    alg: str | None = Field(default=None, description="hmac-sha256 (keyed); sha256 or None for records written before audit keys.")
+    key_id: str | None = Field(default=None, description="Public id of the audit key that signed the record.")
