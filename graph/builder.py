@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -12,6 +15,7 @@ from lumos.graph.remediation import RemediationNodes
 from lumos.graph.resources import Resources
 from lumos.graph.state import IncidentState
 from lumos.graph.workflow_nodes import WorkflowNodes
+from lumos.tools.redact import redacting
 
 
 def build_graph(resources: Resources, checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
@@ -21,25 +25,30 @@ def build_graph(resources: Resources, checkpointer: BaseCheckpointSaver | None =
     remediation = RemediationNodes(resources)
     workflow = WorkflowNodes(resources)
     builder = StateGraph(IncidentState)
-    builder.add_node("intake", diagnosis.intake)
-    builder.add_node("triage", diagnosis.triage)
-    builder.add_node("log_analysis", diagnosis.log_analysis)
-    builder.add_node("dependency_mapping", diagnosis.dependency_mapping)
+
+    def add(name: str, node: Callable[..., dict[str, Any]]) -> None:
+        # Every state update is redacted before it is checkpointed: log lines, alert text and model output are untrusted.
+        builder.add_node(name, redacting(node))
+
+    add("intake", diagnosis.intake)
+    add("triage", diagnosis.triage)
+    add("log_analysis", diagnosis.log_analysis)
+    add("dependency_mapping", diagnosis.dependency_mapping)
     for name, node in workflow.agent_nodes().items():
-        builder.add_node(name, node)
-    builder.add_node("stage_done", workflow.stage_done)
-    builder.add_node("correlate", diagnosis.correlate)
-    builder.add_node("diagnosis_branch", workflow.diagnosis_branch)
-    builder.add_node("select_runbook", remediation.select_runbook)
-    builder.add_node("plan", remediation.plan)
-    builder.add_node("next_step", remediation.next_step)
-    builder.add_node("approval_gate", remediation.gates.approval_gate)
-    builder.add_node("rollback_gate", remediation.gates.rollback_gate)
-    builder.add_node("execute_step", remediation.execute_step)
-    builder.add_node("verify", remediation.verify)
-    builder.add_node("rollback", remediation.rollback)
-    builder.add_node("escalate", remediation.escalate)
-    builder.add_node("resolve", remediation.resolve)
+        add(name, node)
+    add("stage_done", workflow.stage_done)
+    add("correlate", diagnosis.correlate)
+    add("diagnosis_branch", workflow.diagnosis_branch)
+    add("select_runbook", remediation.select_runbook)
+    add("plan", remediation.plan)
+    add("next_step", remediation.next_step)
+    add("approval_gate", remediation.gates.approval_gate)
+    add("rollback_gate", remediation.gates.rollback_gate)
+    add("execute_step", remediation.execute_step)
+    add("verify", remediation.verify)
+    add("rollback", remediation.rollback)
+    add("escalate", remediation.escalate)
+    add("resolve", remediation.resolve)
 
     builder.add_edge(START, "intake")
     builder.add_edge("intake", "triage")

@@ -18,6 +18,7 @@ from lumos.graph.resources import Resources
 from lumos.graph.state import SourceSpec
 from lumos.tools.domain import ActionResult, Alert, Approval, Hypothesis, PlannedStep, RunbookChoice
 from lumos.tools.errors import NotFoundError
+from lumos.tools.redact import redact_value
 
 ProgressHook = Callable[[str], None]
 """Called with a node's name each time a node of the incident graph finishes."""
@@ -89,7 +90,8 @@ class IncidentRunner:
         `workflow` names the workflow to use instead of matching the alert (an unknown name falls back to matching).
         """
         incident_id = incident_id or new_incident_id()
-        initial: dict[str, Any] = {"incident_id": incident_id, "alert": alert, "sources": sources, "started_at": time.time()}
+        # The graph input is checkpointed as it is: secrets in the alert are redacted before it gets there.
+        initial: dict[str, Any] = {"incident_id": incident_id, "alert": redact_value(alert), "sources": sources, "started_at": time.time()}
         if workflow:
             initial["workflow"] = {"name": workflow, "reason": "requested when the incident was opened"}
         return self._run(initial, incident_id, progress)
@@ -109,6 +111,7 @@ class IncidentRunner:
         if problem is not None:
             raise GateMismatch(f"incident {incident_id}: {problem}; nothing was run", pending=pending)
         target = pending.get("interrupt_id")
+        payload = redact_value(payload)  # a resume value is checkpointed as it is (comments are free text)
         return self._run(Command(resume={target: payload} if target else payload), incident_id, progress)
 
     def drive(self, outcome: IncidentOutcome, decide: Decider, *, progress: ProgressHook | None = None) -> IncidentOutcome:

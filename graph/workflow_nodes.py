@@ -19,6 +19,7 @@ from lumos.graph.workflow_spec import BUILTIN_AGENTS, Branch, BranchWhen, Workfl
 from lumos.graph.workflows import LoadedWorkflow
 from lumos.tools.domain import Alert, Approval, Hypothesis
 from lumos.tools.notify import EscalationEvent, send_notification
+from lumos.tools.redact import redact_value
 
 FALLBACK = LoadedWorkflow(
     workflow=Workflow(name="default", fallback=True, branches=[
@@ -181,10 +182,10 @@ class WorkflowNodes:
         if kind not in workflow.escalation.events:
             return
         settings = self.r.settings
-        event = EscalationEvent(
+        event = redact_value(EscalationEvent(
             incident_id=state["incident_id"], reason=reason, reason_kind=kind, workflow=workflow.name, summary=summary,
             hypotheses=top_summary(state.get("hypotheses") or []),
-            console_url=f"{settings.console_url.rstrip('/')}/?incident={state['incident_id']}")
+            console_url=f"{settings.console_url.rstrip('/')}/?incident={state['incident_id']}"))
         for i, target in enumerate([*self.r.notifiers, *workflow.escalation.notify]):
             result = send_notification(target.kind, target.url, event, retries=settings.notify_retries,
                                        backoff_s=settings.notify_backoff_s, timeout_s=settings.notify_timeout_s)

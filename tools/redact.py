@@ -8,13 +8,17 @@ approvers and owners are named by them).
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from pydantic import BaseModel
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("private_key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)),
@@ -97,6 +101,16 @@ def redact_value(value: T, redactor: Redactor = PERSISTENCE) -> T:
             return value
         return type(value)(items) if isinstance(value, tuple) else items  # type: ignore[return-value]
     return value
+
+
+def redacting(node: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a graph node so that its state update is redacted before LangGraph checkpoints it (same signature)."""
+
+    @functools.wraps(node)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return redact_value(node(*args, **kwargs))
+
+    return run
 
 
 _HINT = re.compile(r"(?i)pass|pwd|secret|token|key|auth|cred|bearer|basic|-----BEGIN|eyJ|AKIA|ASIA|gh[pousr]_|github_pat|xox|AIza|[spr]k-|://|=|:")

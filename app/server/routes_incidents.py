@@ -16,6 +16,7 @@ from lumos.app.server.routes_webhooks import body_doc
 from lumos.app.server.store import IncidentRow
 from lumos.app.server.views import ApprovalAccepted, ApprovalRequest, AuditResponse, IncidentDetail, TimelineEntry
 from lumos.graph.gate import GateRequest
+from lumos.tools.redact import redact
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -118,7 +119,7 @@ async def decide(
     if problem is not None:
         raise HTTPException(409, f"incident {incident_id}: {problem}; nothing was run (pending gate {gate.gate_id})")
     role = _role(who, list(pending.get("approver_roles") or []))
-    decision = gate.decide(body.decision, who.name, comment=body.comment, role=role)
+    decision = gate.decide(body.decision, who.name, comment=redact(body.comment, emails=False), role=role)
     if await run_in_threadpool(rt.store.decide, incident_id, decision.model_dump(mode="json")) != "queued":
         raise HTTPException(409, f"incident {incident_id} was decided by someone else meanwhile, or moved on; nothing was run")
     request.app.state.workers.wake()

@@ -14,6 +14,7 @@ from lumos.app.server.payloads import GenericPayload, PagerDutyWebhook, from_gen
 from lumos.app.server.store import QueueFull
 from lumos.app.server.views import IntakeResponse
 from lumos.tools.domain import Alert, AlertmanagerPayload
+from lumos.tools.redact import redact_value
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -36,6 +37,7 @@ def body_doc(model: type) -> dict[str, Any]:
 def _record(request: Request, alerts: list[Alert]) -> Response:
     rt = request.app.state.runtime
     cfg = rt.config
+    alerts = [redact_value(alert) for alert in alerts]  # stored, shown and run without the secrets they may carry
     try:
         outcomes = rt.store.intake(alerts, group_by=cfg.group_by, window_s=cfg.group_window_s, max_queue=cfg.max_queue,
                                    sources=rt.sources())

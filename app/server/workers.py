@@ -12,6 +12,7 @@ from lumos.app.server.runtime import ServerRuntime
 from lumos.app.server.store import Claim
 from lumos.graph.gate import GateMismatch
 from lumos.graph.runner import TERMINAL_STATUSES, IncidentOutcome
+from lumos.tools.redact import redact
 
 log = logging.getLogger("lumos.serve")
 
@@ -143,7 +144,7 @@ class WorkerPool:
             return
         except Exception as exc:
             log.exception("incident %s failed", incident_id)
-            error = f"{type(exc).__name__}: {exc}"[:2000]
+            error = redact(f"{type(exc).__name__}: {exc}"[:2000], emails=False)
             audit = self.rt.resources.audit
             audit.append(incident_id, "server.error", {"error": error}, actor="server")
             errors = sum(e.kind == "server.error" for e in audit.events(incident_id))
