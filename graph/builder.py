@@ -19,7 +19,7 @@ from lumos.tools.redact import redacting
 
 
 def build_graph(resources: Resources, checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
-    """intake -> triage -> [workflow stages of agents, each in parallel -> stage_done]* -> correlate -> diagnosis_branch
+    """intake -> (no data: escalate) triage -> [workflow stages of agents, each in parallel -> stage_done]* -> correlate -> diagnosis_branch
     -> select_runbook -> plan -> [next_step -> approval_gate? -> execute_step -> verify]* -> resolve | rollback_gate? -> rollback -> escalate."""
     diagnosis = DiagnosisNodes(resources)
     remediation = RemediationNodes(resources)
@@ -51,7 +51,7 @@ def build_graph(resources: Resources, checkpointer: BaseCheckpointSaver | None =
     add("resolve", remediation.resolve)
 
     builder.add_edge(START, "intake")
-    builder.add_edge("intake", "triage")
+    builder.add_conditional_edges("intake", routing.after_intake)
     agents = workflow.agent_destinations()
     builder.add_conditional_edges("triage", workflow.first_stage, [*agents, "correlate"])
     for name in agents:

@@ -100,7 +100,7 @@ class DiagnosisNodes:
                                 dedupe_key="sources.collected")
         workflow = select_workflow(self.r, {**state, "incident_id": incident_id, "sources": sources}, alert)  # type: ignore[typeddict-item]
         self.r.audit.append(incident_id, "workflow.selected", workflow, actor="graph:intake", dedupe_key="workflow.selected")
-        return {
+        update: dict[str, Any] = {
             "sources": sources,
             "notes": notes or [],
             "timings": {"collect_s": collect_s} if notes is not None else {},
@@ -112,6 +112,11 @@ class DiagnosisNodes:
             "started_at": state.get("started_at") or time.time(),
             "step_index": 0,
         }
+        if sources.get("kind", "none") == "none":  # nothing to diagnose from: a human takes it at once
+            update["escalation"] = ("no data source is configured for this incident (no logs, traces, metrics or topology): "
+                                    "not diagnosed, nothing run")
+            update["escalation_kind"] = "no_data"
+        return update
 
     def _live_sources(self, incident_id: str, alert: Alert, spec: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
         """For a live incident not collected yet: read every configured source once (into the incident's

@@ -8,6 +8,11 @@ from lumos.graph.approval import approval_for
 from lumos.graph.state import IncidentState
 
 
+def after_intake(state: IncidentState) -> Literal["triage", "escalate"]:
+    """An incident without any data source escalates at once; the others are triaged."""
+    return "escalate" if state.get("escalation") else "triage"
+
+
 def after_select(state: IncidentState) -> Literal["plan", "escalate"]:
     """A runbook was found -> plan it; otherwise a human takes over."""
     return "plan" if state.get("runbook") is not None else "escalate"

@@ -13,7 +13,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict
 
 from lumos.graph.builder import build_graph
-from lumos.graph.gate import GateDecision, GateMismatch, GateRequest, binding_problem, bind
+from lumos.graph.gate import GateDecision, GateMismatch, GateRequest, binding_problem, bind, gate_id, step_params_hash
 from lumos.graph.resources import Resources
 from lumos.graph.state import SourceSpec
 from lumos.tools.domain import ActionResult, Alert, Approval, Hypothesis, PlannedStep, RunbookChoice
@@ -54,6 +54,18 @@ class IncidentOutcome(BaseModel):
     def waiting(self) -> bool:
         """True when the incident is paused at an approval gate."""
         return self.pending is not None
+
+
+def _legacy_binding(incident_id: str, values: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    """The gate binding of a request made before requests carried one (the gate recomputes the same on resume)."""
+    if "gate_id" in request:
+        return {}
+    plan, index = values.get("plan") or [], request.get("step_index")
+    if not isinstance(index, int) or not 0 <= index < len(plan):
+        return {}
+    step = plan[index]
+    digest = step_params_hash(step)
+    return {"gate_id": gate_id(incident_id, "step", step.index, step.action, digest), "action": step.action, "params_hash": digest}
 
 
 def new_incident_id(prefix: str = "inc") -> str:
@@ -155,7 +167,7 @@ class IncidentRunner:
         pending = None
         for interrupt in getattr(snapshot, "interrupts", ()) or ():
             if isinstance(interrupt.value, dict) and interrupt.value.get("type") == "approval_request":
-                pending = {**interrupt.value, "interrupt_id": interrupt.id}
+                pending = {**_legacy_binding(incident_id, values, interrupt.value), **interrupt.value, "interrupt_id": interrupt.id}
                 break
         status = "awaiting_approval" if pending is not None else values.get("status", "open")
         return IncidentOutcome(

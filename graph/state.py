@@ -84,6 +84,6 @@ class IncidentState(TypedDict, total=False):
     approval_requested_at: Annotated[dict[str, float], merge_dicts]
     """Epoch seconds when each gated step (by str(step index)) first asked for approval (for gate timeouts)."""
     escalation_kind: str | None
-    """Why, in one word: gate_timeout, rejected, runbook_failed, low_confidence, no_runbook, other."""
+    """Why, in one word: gate_timeout, rejected, runbook_failed, low_confidence, no_runbook, no_data, stalled, other."""
     llm_usage: Annotated[dict[str, dict[str, float]], sum_usage]
     """Model usage per agent role (calls, input_tokens, output_tokens, cost_usd, fallbacks); absent offline."""

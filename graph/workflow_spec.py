@@ -14,8 +14,9 @@ BUILTIN_AGENTS: tuple[str, ...] = ("log_analysis", "dependency_mapping")
 REQUIRED_AGENTS: tuple[str, ...] = ("dependency_mapping",)
 """Agents every workflow must run: correlation ranks hypotheses from the dependency report."""
 
-EscalationEvent = Literal["gate_timeout", "rejected", "runbook_failed", "low_confidence", "no_runbook", "other"]
-ESCALATION_EVENTS: tuple[str, ...] = ("gate_timeout", "rejected", "runbook_failed", "low_confidence", "no_runbook", "other")
+EscalationEvent = Literal["gate_timeout", "rejected", "runbook_failed", "low_confidence", "no_runbook", "no_data", "stalled", "other"]
+ESCALATION_EVENTS: tuple[str, ...] = ("gate_timeout", "rejected", "runbook_failed", "low_confidence", "no_runbook", "no_data", "stalled",
+                                      "other")
 
 
 class _Spec(BaseModel):

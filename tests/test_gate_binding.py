@@ -157,3 +157,21 @@ def test_an_ungated_step_with_a_destructive_rollback_stops_at_its_own_gate(sessi
     assert nodes.after_verify(state) == "rollback_gate"
     request = nodes.gates.request(state, ungated, "rollback")
     assert request.kind == "rollback" and request.action == ungated.rollback.action and request.gate_id != outcome.pending["gate_id"]
+
+
+def test_a_gate_opened_before_requests_carried_a_binding_can_still_be_decided(session, monkeypatch):
+    """An incident paused by an older LUMOS: its request has no gate id; the runner derives the one the gate will use."""
+    import lumos.graph.gate_nodes as gate_nodes
+
+    real = gate_nodes.interrupt
+
+    def old_style(value):
+        return real({k: v for k, v in value.items() if k not in ("gate_id", "params_hash", "kind", "rollback")})
+
+    monkeypatch.setattr(gate_nodes, "interrupt", old_style)
+    outcome = start(session)
+    monkeypatch.undo()
+    raw = session.runner.graph.get_state(config(outcome.incident_id)).interrupts[0].value
+    assert "gate_id" not in raw and outcome.pending["gate_id"].startswith("g-")
+    done = session.runner.resume(outcome.incident_id, bind(outcome.pending, {"decision": "approve", "approver": "alice"}))
+    assert done.status == "resolved" and any(r.destructive and r.approved_by == "alice" for r in done.results)

@@ -37,6 +37,8 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except UnicodeDecodeError:
         raise HTTPException(400, "body is not UTF-8") from None
+    except RecursionError:
+        raise HTTPException(400, "JSON nested too deeply; webhook payloads are a few levels deep") from None
     except json.JSONDecodeError as exc:
         raise HTTPException(400, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 

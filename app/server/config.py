@@ -50,6 +50,7 @@ class ApiToken(StrictModel):
 def parse_tokens(text: str) -> list[ApiToken]:
     """Parse `name:role:token,...` (the LUMOS_API_TOKENS format); `role+group+group` adds approver groups (e.g. approver+dba)."""
     tokens: list[ApiToken] = []
+    seen: dict[str, tuple[int, str]] = {}
     for number, item in enumerate((p.strip() for p in text.split(",")), start=1):
         if not item:
             continue
@@ -62,6 +63,11 @@ def parse_tokens(text: str) -> list[ApiToken]:
         except ValidationError as exc:
             field, message = describe_validation_error(exc)
             raise InputError(f"entry {number} ({parts[0]}): {field}: {message}", field="LUMOS_API_TOKENS") from None
+        if tokens[-1].token in seen:
+            first, name = seen[tokens[-1].token]
+            raise InputError(f"entry {number} ({parts[0]}) has the same token as entry {first} ({name}); "
+                             "every token must be unique (a token names one holder and one role)", field="LUMOS_API_TOKENS")
+        seen[tokens[-1].token] = (number, parts[0])
     return tokens
 
 

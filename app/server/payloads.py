@@ -93,11 +93,12 @@ def verify_pagerduty_signature(secret: str, body: bytes, header: str | None) -> 
     """True when one `v1=<hex>` signature in the header is the HMAC-SHA256 of the body under `secret`."""
     if not header:
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
     ok = False
     for part in header.split(","):
         version, _, value = part.strip().partition("=")
-        if version == "v1" and hmac.compare_digest(value.strip().lower(), expected):
+        # Compared as bytes: a header may carry any character (compare_digest refuses non-ASCII str).
+        if version == "v1" and hmac.compare_digest(value.strip().lower().encode("utf-8", "replace"), expected):
             ok = True
     return ok
 

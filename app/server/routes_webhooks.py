@@ -34,6 +34,19 @@ def body_doc(model: type) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
 
 
+PAGERDUTY_PREFIX = "pd-"
+"""Fingerprints of PagerDuty alerts; reserved to the signed endpoint so an unsigned delivery cannot touch them."""
+
+
+def refuse_reserved_fingerprints(alerts: list[Alert]) -> None:
+    """422 when an unsigned delivery names a PagerDuty fingerprint (it could resolve or shadow a signed alert)."""
+    for number, alert in enumerate(alerts):
+        if alert.fingerprint.startswith(PAGERDUTY_PREFIX):
+            raise HTTPException(422, {"message": "invalid alert", "problems": [{
+                "field": f"alerts.{number}.fingerprint",
+                "message": f"fingerprints starting with {PAGERDUTY_PREFIX!r} belong to signed PagerDuty deliveries (/webhooks/pagerduty)"}]})
+
+
 def _record(request: Request, alerts: list[Alert]) -> Response:
     rt = request.app.state.runtime
     cfg = rt.config
@@ -64,7 +77,9 @@ async def alertmanager(request: Request, who: Principal = Depends(require(Role.r
     data = parse_json(await read_body(request, request.app.state.runtime.config.max_body_bytes))
     check_version(data, "4", "Alertmanager")
     payload = validate(AlertmanagerPayload, data, "Alertmanager payload")
-    return await run_in_threadpool(_record, request, Alert.from_alertmanager(payload))
+    alerts = Alert.from_alertmanager(payload)
+    refuse_reserved_fingerprints(alerts)
+    return await run_in_threadpool(_record, request, alerts)
 
 
 @router.post("/pagerduty", response_model=IntakeResponse, responses=ERRORS, openapi_extra=body_doc(PagerDutyWebhook))
@@ -89,4 +104,6 @@ async def generic(request: Request, who: Principal = Depends(require(Role.respon
     data = parse_json(await read_body(request, request.app.state.runtime.config.max_body_bytes))
     check_version(data, "1", "generic")
     payload = validate(GenericPayload, data, "generic payload")
-    return await run_in_threadpool(_record, request, from_generic(payload))
+    alerts = from_generic(payload)
+    refuse_reserved_fingerprints(alerts)
+    return await run_in_threadpool(_record, request, alerts)
