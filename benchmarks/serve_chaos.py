@@ -1,7 +1,8 @@
 """Chaos on `lumos serve`: alerts in, kill -9 at random points, restart, approve via the API; nothing may be lost.
 
 Starts `lumos serve` on a loopback port in a temporary state folder (data from the bundled demo case),
-sends --alerts alerts (a third on the database, whose workflow gates every step), and meanwhile kills
+sends --alerts alerts (a third plain, a third after a deploy, a third on the database, whose workflow gates
+every step), and meanwhile kills
 the server with SIGKILL --kills times at random 0.3-1.5 s intervals -- some right after an approval was
 queued (during action execution), some while incidents wait at a gate -- restarting it after each kill.
 An approver approves (now and then rejects) every pending gate through the API, bound to the gate shown.
@@ -36,8 +37,10 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CASE = REPO / "evals" / "cases" / "demo" / "shop-bad-deploy"
 TOKENS = {"alice": "chaos-approver-token-0123456789", "am": "chaos-responder-token-0123456789", "viewer": "chaos-viewer-token-0123456789"}
-TOKEN_ENV = f"alice:approver+dba:{TOKENS['alice']},am:responder:{TOKENS['am']},viewer:viewer:{TOKENS['viewer']}"
+TOKEN_ENV = f"alice:approver+dba+oncall:{TOKENS['alice']},am:responder:{TOKENS['am']},viewer:viewer:{TOKENS['viewer']}"
 TERMINAL = ("resolved", "escalated")
+ALERT_TIME = "2025-05-24T11:21:51Z"
+"""When the demo case's fault shows in its data (alerts are dated then, so each incident is diagnosed as in the demo)."""
 
 
 def headers(name: str) -> dict[str, str]:
@@ -109,6 +112,7 @@ class Chaos:
         self.lock = threading.Lock()
         self.incidents: dict[str, str] = {}  # fingerprint -> incident id
         self.decided: set[str] = set()  # gate ids this approver already decided
+        self.decisions: Counter = Counter()
         self.approved_at = 0.0
         self.done = threading.Event()
 
@@ -122,9 +126,11 @@ class Chaos:
     def send_alerts(self) -> None:
         """Every alert until it is accepted (re-sent after a kill: the fingerprint makes a resend a duplicate)."""
         for i in range(self.args.alerts):
-            service = "shop-db" if i % 3 == 2 else "frontend"
-            body = {"version": "1", "alerts": [{"name": f"ChaosAlert{i}", "service": service, "severity": "critical",
-                                                "fingerprint": f"chaos-{self.args.seed}-{i}", "summary": f"chaos alert {i}"}]}
+            # Three workflows: default (one gate), bad-deploy-fast-rollback (role oncall), critical database (every step, role dba).
+            service, labels = [("frontend", {}), ("frontend", {"change": "deploy"}), ("shop-db", {})][i % 3]
+            body = {"version": "1", "alerts": [{"name": f"ChaosAlert{i}", "service": service, "severity": "critical", "labels": labels,
+                                                "fingerprint": f"chaos-{self.args.seed}-{i}", "summary": f"chaos alert {i}",
+                                                "starts_at": ALERT_TIME}]}
             while True:
                 response = self.request("POST", "/webhooks/generic", "am", json=body)
                 if response is not None and response.status_code == 200:
@@ -153,6 +159,7 @@ class Chaos:
             answer = self.request("POST", f"/incidents/{row['incident_id']}/approvals/{pending['step_index']}", "alice", json=body)
             if answer is not None and answer.status_code == 202:
                 self.decided.add(gate)
+                self.decisions[decision] += 1
                 self.approved_at = time.monotonic()
                 queued += 1
         return queued
@@ -259,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         duplicates, unapproved, failures = audit_figures(home, ids)
         outcomes = Counter(rows[i]["status"] for i in ids if i in rows)
         log(f"{len(ids)} incidents: {dict(outcomes)}; server started {server.starts} times; {time.monotonic() - t0:.0f} s; "
-            f"{len(chaos.decided)} gates decided")
+            f"gates decided: {dict(chaos.decisions)}")
     print(f"incidents={len(ids)} kills={args.kills} seed={args.seed} unapproved_actions={unapproved} "
           f"seconds={time.monotonic() - t0:.0f}")
     print(f"alerts={args.alerts} lost={lost} stuck={stuck} duplicate_actions={duplicates} audit_failures={failures}")
