@@ -24,7 +24,7 @@ from lumos.graph.audit_chain import INDEX_ID, Anchor
 from lumos.graph.audit_keys import load_audit_key
 from lumos.tools.settings import Settings
 
-audit_app = typer.Typer(help="Show, verify and anchor incident audit trails (append-only, keyed hash chains).", no_args_is_help=True)
+audit_app = typer.Typer(help="Show and verify incident audit trails (append-only, hash-chained).", no_args_is_help=True)
 HOME_OPTION = typer.Option(None, "--home", envvar="LUMOS_HOME", help="State folder. Default ~/.lumos.")
 LEGACY_EXIT = 3
 
