@@ -64,16 +64,17 @@ def test_an_unsigned_delivery_cannot_touch_a_pagerduty_alert(client):
 def test_two_entries_with_the_same_token_are_refused():
     with pytest.raises(InputError, match="entry 2 \\(bob\\) has the same token as entry 1 \\(ann\\)"):
         parse_tokens("ann:viewer:same-token-0123456789,bob:admin:same-token-0123456789")
-    out = lumos("serve", "--port", str(free_port()), env={"LUMOS_API_TOKENS": "ann:viewer:same-token-0123456789,bob:admin:same-token-0123456789"})
+    out = lumos("serve", "--port", str(free_port()), "--data-case", str(DEMO_CASE), env={"LUMOS_API_TOKENS": "ann:viewer:same-token-0123456789,bob:admin:same-token-0123456789"})
     assert out.returncode == 2 and "same token" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_unreachable_postgres_is_one_line_and_quick(tmp_path):
     url = f"postgresql://lumos@127.0.0.1:{free_port()}/lumos"
-    no_key = lumos("serve", "--home", str(tmp_path), "--database-url", url)
+    no_key = lumos("serve", "--home", str(tmp_path), "--database-url", url, "--data-case", str(DEMO_CASE))
     assert no_key.returncode == 2 and "LUMOS_AUDIT_KEY" in no_key.stderr and "Traceback" not in no_key.stderr
     t0 = time.monotonic()
-    out = lumos("serve", "--home", str(tmp_path), "--database-url", url, env={"LUMOS_AUDIT_KEY": "k" * 40}, timeout=60)
+    out = lumos("serve", "--home", str(tmp_path), "--database-url", url, "--data-case", str(DEMO_CASE), env={"LUMOS_AUDIT_KEY": "k" * 40},
+                timeout=60)
     assert out.returncode == 2 and f"cannot reach Postgres at 127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}" in out.stderr
     lines = [line for line in out.stderr.strip().splitlines() if not line.startswith("warning:")]
     assert "Traceback" not in out.stderr and len(lines) == 1 and lines[0].startswith("error:"), out.stderr

@@ -113,7 +113,7 @@ def test_claims_never_hand_one_incident_to_two_workers(pg_url):
 
 
 def test_two_servers_share_incidents_without_running_any_twice(pg_url, tmp_path):
-    env = {"LUMOS_DATABASE_URL": pg_url, "LUMOS_DATA_CASE": str(DEMO_CASE), "LUMOS_WORKERS": "2", "LUMOS_AUDIT_KEY": KEY_TEXT, "LUMOS_AUDIT_KEY": KEY_TEXT}
+    env = {"LUMOS_DATABASE_URL": pg_url, "LUMOS_DATA_CASE": str(DEMO_CASE), "LUMOS_WORKERS": "2", "LUMOS_AUDIT_KEY": KEY_TEXT}
     servers = [ServerProcess(tmp_path / "home", env={**env, "LUMOS_NODE_ID": f"node-{i}"}) for i in range(2)]
     try:
         for server in servers:
