@@ -18,7 +18,7 @@ from lumos.graph.gate import GateKind, GateRequest, binding_problem, requested_k
 from lumos.graph.resources import Resources
 from lumos.graph.state import IncidentState
 from lumos.graph.workflow_nodes import WorkflowNodes, current_workflow
-from lumos.tools.domain import Approval, AuditEvent, PlannedStep
+from lumos.tools.domain import Approval, PlannedStep
 
 MAX_REFUSED = 5
 """Decisions for other gates a gate refuses (recording each) before it rejects and escalates (fail closed)."""
@@ -53,7 +53,7 @@ class GateNodes:
                                 info=self.wf.gate_info(state, requested_key(kind, step.index)))
 
     # -- the record --------------------------------------------------------------------------------
-    def decided(self, incident_id: str, request: GateRequest) -> tuple[Approval, AuditEvent] | None:
+    def decided(self, incident_id: str, request: GateRequest) -> Approval | None:
         """The decision recorded in the audit trail for exactly this gate (binding and signature checked), if any."""
         for event in reversed(self.r.audit.events(incident_id)):
             if event.kind != "approval.decided" or (event.data.get("gate") or {}).get("gate_id") != request.gate_id:
@@ -61,17 +61,16 @@ class GateNodes:
             if request.binding().mismatch(event.data.get("gate") or {}) is not None or not self.r.audit.authentic(event):
                 continue
             try:
-                return Approval.model_validate(event.data.get("approval") or {}), event
+                return Approval.model_validate(event.data.get("approval") or {})
             except ValueError:
                 continue
         return None
 
     def approved(self, state: IncidentState, request: GateRequest) -> Approval | None:
         """The approval of this gate when the audit trail holds one that the workflow's roles accept; else None."""
-        found = self.decided(state["incident_id"], request)
-        if found is None or found[0].decision != "approve":
+        approval = self.decided(state["incident_id"], request)
+        if approval is None or approval.decision != "approve":
             return None
-        approval = found[0]
         roles = current_workflow(self.r, state).workflow.approval.approver_roles
         if roles and approval.role not in roles:
             return None
@@ -90,23 +89,21 @@ class GateNodes:
 
     def _gate(self, state: IncidentState, config: RunnableConfig, request: GateRequest, step: PlannedStep) -> dict[str, Any]:
         incident = state["incident_id"]
-        found = self.decided(incident, request)
-        if found is None:
-            self.r.audit.append(incident, "approval.requested", request, actor="graph:approval_gate",
-                                dedupe_key=f"approval.requested:{request.gate_id}")
-            answer, via = self._ask(state, config, request)
-            approval, kind = self.wf.gate_rules(state, parse_decision(request, answer))
-            data = {"approval": approval, "role": approval.role, "gate": request.binding(), "via": via}
-            self.r.audit.append(incident, "approval.decided", data, actor=f"human:{approval.approver}",
-                                dedupe_key=f"approval.decided:{request.gate_id}")
-            found = self.decided(incident, request)
-            if found is None:  # the record did not land (or is not authentic): never act on an unrecorded decision
-                approval = approval.model_copy(update={"decision": "reject", "comment": "decision could not be recorded; rejected"})
-                return self._update(approval, request, step, "rejected")
-            approval = found[0]
-            return self._update(approval, request, step, kind)
-        approval = found[0]
-        return self._update(approval, request, step, "rejected" if approval.decision == "reject" else None)
+        recorded = self.decided(incident, request)  # decided before a crash: the record, not a new question
+        if recorded is not None:
+            return self._update(recorded, request, step, "rejected" if recorded.decision == "reject" else None)
+        self.r.audit.append(incident, "approval.requested", request, actor="graph:approval_gate",
+                            dedupe_key=f"approval.requested:{request.gate_id}")
+        answer, via = self._ask(state, config, request)
+        approval, kind = self.wf.gate_rules(state, parse_decision(request, answer))
+        data = {"approval": approval, "role": approval.role, "gate": request.binding(), "via": via}
+        self.r.audit.append(incident, "approval.decided", data, actor=f"human:{approval.approver}",
+                            dedupe_key=f"approval.decided:{request.gate_id}")
+        recorded = self.decided(incident, request)
+        if recorded is None:  # the record did not land (or is not authentic): never act on an unrecorded decision
+            approval = approval.model_copy(update={"decision": "reject", "comment": "decision could not be recorded; rejected"})
+            return self._update(approval, request, step, "rejected")
+        return self._update(recorded, request, step, kind)
 
     def _ask(self, state: IncidentState, config: RunnableConfig, request: GateRequest) -> tuple[Any, str]:
         """Interrupt until a decision for this gate arrives; decisions for other gates are refused and recorded."""

@@ -17,7 +17,7 @@ import pytest
 
 from fixtures_live.shop import FAULTY, PLANTED_ERROR, RULES, ShopExporter, log_documents, send_spans
 from fixtures_serve.monitoring import ALERTMANAGER, PROMETHEUS, monitoring
-from fixtures_serve.procs import TOKENS, ServerProcess, auth, free_port, wait_until
+from fixtures_serve.procs import TOKENS, ServerProcess, auth, decision_body, free_port, wait_until
 
 osmem = pytest.importorskip("osmem_server")
 pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
@@ -107,7 +107,7 @@ def test_alertmanager_alert_is_diagnosed_from_live_sources_and_recorded_as_a_cas
             assert '"service":"checkout"' in (folder / "spans.jsonl").read_text()
 
             step = row["pending"]["step_index"]
-            r = httpx.post(f"{server.url}/incidents/{row['incident_id']}/approvals/{step}", json={"decision": "approve"},
+            r = httpx.post(f"{server.url}/incidents/{row['incident_id']}/approvals/{step}", json=decision_body(row["pending"]),
                            headers=auth("alice"), timeout=10)
             assert r.status_code == 202, r.text
 
