@@ -16,7 +16,10 @@ command) does not load pydantic models, the log sources or the comparison.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 _HOMES = {
     "ServiceLogStats": "compare", "TemplateChange": "compare", "WindowComparison": "compare", "compare_windows": "compare",

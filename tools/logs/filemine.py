@@ -20,13 +20,12 @@ from array import array
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from lumos.tools.errors import InputError
 from lumos.tools.logs import native
 from lumos.tools.logs.blocks import BLOCK_BYTES, buffered_blocks, mapped_blocks
-from lumos.tools.logs.miner import Template, TemplateMiner, skeleton
+from lumos.tools.logs.miner import ScanFeed, Template, TemplateMiner, skeleton
 from lumos.tools.logs.spans import FORMAT_CODES, SPANS
 
 MAX_LINE_CHARS = 64 * 1024
@@ -39,20 +38,32 @@ _BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _CONTROL_RE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-@dataclass
 class MineResult:
-    """Templates of a file, line counts, skip reasons, and one key index per line."""
+    """Templates of a file, line counts, skip reasons, and one key index per line.
 
-    path: str
-    format: str
-    lines_total: int = 0
-    lines_mined: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-    templates: list[Template] = field(default_factory=list)
-    cluster_ids: list[str] = field(default_factory=list)  # the template id of each key index
-    line_clusters: array = field(default_factory=lambda: array("i"))  # key index per line, -1 = skipped
-    first_bad: tuple[int, str, str] | None = None  # (line number, reason, text) of the first unparseable line
-    detected: str = ""  # how `auto` chose the format ("" when it was given)
+    A plain class (not a dataclass): the `lumos logs templates` path avoids importing dataclasses."""
+
+    __slots__ = ("path", "format", "lines_total", "lines_mined", "skipped", "templates", "cluster_ids", "line_clusters",
+                 "first_bad", "detected")
+
+    def __init__(self, path: str, format: str, lines_total: int = 0, lines_mined: int = 0,  # noqa: A002 - the field's name
+                 skipped: dict[str, int] | None = None, templates: list[Template] | None = None,
+                 cluster_ids: list[str] | None = None, line_clusters: array | None = None,
+                 first_bad: tuple[int, str, str] | None = None, detected: str = ""):
+        self.path = path
+        self.format = format
+        self.lines_total = lines_total
+        self.lines_mined = lines_mined
+        self.skipped: dict[str, int] = {} if skipped is None else skipped
+        self.templates: list[Template] = [] if templates is None else templates
+        self.cluster_ids: list[str] = [] if cluster_ids is None else cluster_ids  # the template id of each key index
+        self.line_clusters: array = array("i") if line_clusters is None else line_clusters  # key index per line, -1 = skipped
+        self.first_bad = first_bad  # (line number, reason, text) of the first unparseable line
+        self.detected = detected  # how `auto` chose the format ("" when it was given)
+
+    def __repr__(self) -> str:
+        return (f"MineResult(path={self.path!r}, format={self.format!r}, lines_total={self.lines_total}, "
+                f"lines_mined={self.lines_mined}, skipped={self.skipped!r}, templates={len(self.templates)})")
 
     @property
     def lines_skipped(self) -> int:
@@ -85,7 +96,12 @@ def detect_format(path: Path, sample_bytes: int = 256 * 1024) -> tuple[str, str]
     lines = head.split(b"\n")
     if len(head) == sample_bytes and len(lines) > 1:
         lines.pop()  # cut off mid-line
-    sample = [ln.rstrip(b"\r") for ln in lines if ln.strip()][:DETECT_SAMPLE_LINES]
+    sample: list[bytes] = []
+    for line in lines:  # the first non-blank lines (not the whole head: it holds thousands)
+        if line.strip():
+            sample.append(line.rstrip(b"\r"))
+            if len(sample) == DETECT_SAMPLE_LINES:
+                break
     if not sample:
         return "raw", "no lines to look at"
     for fmt in DETECT_ORDER:
@@ -224,7 +240,7 @@ def mine_file(
 
         result = mine_file_parallel(path, fmt, workers=workers, max_line_chars=max_line_chars, assignments=assignments)
     else:
-        miner = miner or TemplateMiner()
+        miner = TemplateMiner() if miner is None else miner
         total, state, line_clusters = mine_range(path, fmt, miner, max_line_chars=max_line_chars, assignments=assignments)
         result = result_from(path, fmt, miner, total, state, line_clusters)
     result.detected = detected
@@ -244,18 +260,18 @@ def mine_range(
     window = max(max_line_chars // 2, 1)  # the over-long-line check of `_is_clean`
     # the native scanner reads views of a map of the file (no copy); same blocks either way
     blocks = (mapped_blocks if use_native else buffered_blocks)(path, start, end, max_line_chars, BLOCK_BYTES)
-    scans = (native.scan_blocks(blocks, window, assignments, FORMAT_CODES[fmt]) if use_native
-             else ((b, None) for b in blocks))
+    feed = ScanFeed(miner, FORMAT_CODES[fmt], window, assignments) if use_native else None
+    scans = native.scan_blocks(feed.scanner, blocks) if feed else ((b, None) for b in blocks)
     with closing(blocks):  # the file (and its map) is released at once, even when mining raises
         for block, scan in scans:
-            if scan is not None:  # one native pass: messages, skeletons, counts, clean check
+            if feed is not None and scan is not None:  # one native pass: messages, skeletons, counts, clean check
                 if native.is_clean(block, scan):
-                    if assignments:
-                        line_clusters.extend(miner.add_scan(block, scan))
-                        total += scan.lines
-                    else:
-                        total += miner.count_scan(block, scan)
+                    indices = feed.accept(scan)
+                    if indices is not None:
+                        line_clusters.extend(indices)
+                    total += scan.lines
                     continue
+                feed.reject()
                 block = bytes(block)
             else:
                 if b"\r" in block:  # one memchr scan; a 2-byte search costs ~15x more
@@ -276,6 +292,8 @@ def mine_range(
             total += len(lines)
             if assignments:
                 line_clusters.extend(indices)
+    if feed is not None:
+        feed.flush()
     return total, state, line_clusters
 
 

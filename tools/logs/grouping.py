@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 from lumos.tools.logs.masking import WILDCARD
 
@@ -38,14 +37,32 @@ __all__ = ["GroupingParams", "group_keys", "render"]
 Key = tuple[str, ...]
 
 
-@dataclass(frozen=True)
 class GroupingParams:
-    """The threshold of `group_keys` (the default chosen by leave-one-system-out on Loghub)."""
+    """The threshold of `group_keys` (the default chosen by leave-one-system-out on Loghub);
+    immutable (a plain class: the mining path does not import dataclasses)."""
 
-    max_constants: int = 10
+    __slots__ = ("max_constants",)
+
+    def __init__(self, max_constants: int = 10):
+        object.__setattr__(self, "max_constants", max_constants)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"GroupingParams is immutable (cannot set {name!r})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GroupingParams) and other.max_constants == self.max_constants
+
+    def __hash__(self) -> int:
+        return hash(self.max_constants)
+
+    def __repr__(self) -> str:
+        return f"GroupingParams(max_constants={self.max_constants})"
 
 
-def group_keys(keys: Iterable[Key], params: GroupingParams = GroupingParams()) -> dict[Key, Key]:
+DEFAULT_PARAMS = GroupingParams()
+
+
+def group_keys(keys: Iterable[Key], params: GroupingParams = DEFAULT_PARAMS) -> dict[Key, Key]:
     """The template of every distinct key (see the module doc)."""
     distinct = sorted(set(keys))
     by_length: dict[int, list[Key]] = defaultdict(list)

@@ -61,3 +61,24 @@ def normalize(masked: str) -> str:
 def mask(text: str) -> str:
     """Return `text` with every universally variable part replaced by `<*>`."""
     return normalize(MASK_RE.sub(WILDCARD, text))
+
+
+# On a skeleton (`tokens.skeleton`: runs, UUIDs and ports are already the marker 0x01), only URLs
+# and paths are left to mask. A marker stands for letters and digits; a `-` right before one is
+# not a URL's sign (a sign before a run is folded into its marker, so such a `-` was a second one).
+_SK_ALNUM = "A-Za-z0-9\x01"
+_SK_URL = rf"(?<!{_TOK})(?:-[A-Za-z]|[{_SK_ALNUM}])[{_SK_ALNUM}+.-]*://{_TOK}*+"
+_SKELETON_RE = re.compile(f"(?:{_SK_URL})|(?:{_PATH})")
+
+
+def keys_of_skeletons(skeletons: list[bytes]) -> list[str]:
+    """The key (`mask`) of the lines of each skeleton, from the skeletons alone, in one pass.
+
+    For a line without control bytes, `mask(line)` equals the key of `skeleton(line)`: the
+    skeleton's markers are what the run, UUID and port rules give, and the rules left (URLs,
+    paths, `normalize`) read only bytes the skeleton keeps (tested on random and real lines).
+    """
+    text = b"\n".join(skeletons).decode("utf-8", "replace")
+    if "/" in text:  # URLs and paths both hold one
+        text = _SKELETON_RE.sub(WILDCARD, text)
+    return normalize(text.replace("\x01", WILDCARD)).split("\n")

@@ -13,7 +13,13 @@ Per-line results are *key indices* (stable while mining); `id_of`/`template` map
 template they belong to now. Template ids are a hash of the template text, so the same
 template gets the same id in every run and on every machine.
 
-Memory: the distinct keys are kept (the skeleton cache is bounded and cleared when full).
+Files go through a `ScanFeed` where the native scanner is built: the scanner keeps the distinct
+skeletons of all blocks, so Python sees each skeleton once and computes its key from the
+skeleton itself (`masking.keys_of_skeletons`, one regex pass per block over the new ones).
+
+Memory: every distinct key is kept (the grouping needs the whole set), about 0.5 KB each with
+its tokens and counts, so it grows with the number of distinct masked lines, not of lines; the
+skeleton caches (the dict here, the native scanner's table) are bounded and cleared when full.
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ from operator import itemgetter
 
 from lumos.tools.logs import native
 from lumos.tools.logs.grouping import GroupingParams, group_keys, render
-from lumos.tools.logs.masking import WILDCARD, mask
+from lumos.tools.logs.masking import WILDCARD, keys_of_skeletons, mask
 from lumos.tools.logs.template import MAX_EXAMPLES, Template, template_id
 from lumos.tools.logs.tokens import skeleton, skeleton_lines, tokenize_key
 
-__all__ = ["Template", "TemplateMiner", "skeleton", "skeleton_lines", "template_id", "tokenize_key"]
+__all__ = ["ScanFeed", "Template", "TemplateMiner", "skeleton", "skeleton_lines", "template_id", "tokenize_key"]
 
 DEFAULT_CACHE_SIZE = 200_000
 _FEW_MISSES = 32
@@ -294,3 +300,40 @@ def _fits(word: str, token: str) -> bool:
     head, _, tail = word.partition(WILDCARD)
     return token.startswith(head) and token.endswith(tail) and len(token) >= len(head) + len(tail)
 
+
+class ScanFeed:
+    """Blocks scanned by one native `Scanner` into a miner: the scanner keeps every skeleton it
+    has seen across blocks and returns only new ones, so Python works once per skeleton.
+
+    Use: `native.scan_blocks(feed.scanner, blocks)`, then `accept(scan)` a clean block or
+    `reject()` it (then mine its lines another way), and `flush()` at the end: line counts are
+    kept in the scanner until then.
+    """
+
+    def __init__(self, miner: TemplateMiner, fmt: int = 0, window: int = 1 << 30, want_lines: bool = True):
+        self.miner = miner
+        self.scanner = native.new_scanner(fmt, window, want_lines)
+        self.max_skeletons = miner.cache_size  # as many as the miner's own skeleton cache
+        self._table = array("i")  # skeleton id -> key index
+
+    def accept(self, scan: native.PendingScan) -> array | None:
+        """Count a clean scanned block; the key index of each of its lines (when the scanner
+        keeps lines), as array('i')."""
+        if scan.skeletons:
+            add = self.miner.add_key
+            self._table.extend([add(key) for key in keys_of_skeletons(scan.skeletons)])
+        self.scanner.commit()
+        out = native.remap(scan.uids, self._table) if scan.uids is not None else None
+        if len(self._table) > self.max_skeletons:  # bounded memory: counts to the miner, table cleared
+            self.flush()
+        return out
+
+    def reject(self) -> None:
+        """Forget the scanned block (its lines are mined another way)."""
+        self.scanner.rollback()
+
+    def flush(self) -> None:
+        """Add the counted lines to the miner's keys and clear the scanner's table."""
+        self.miner._add_counts(self._table, self.scanner.counts())
+        self.scanner.clear()
+        self._table = array("i")

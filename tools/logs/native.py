@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from collections import namedtuple
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs start-up time
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 try:
     from lumos.tools.logs import _scan
 except ImportError:  # not built (no C compiler at install time): pure Python
     _scan = None
 
-__all__ = ["AVAILABLE", "BlockScan", "BytesLike", "active_path", "enabled", "in_format", "is_clean", "remap", "scan_block",
-           "scan_blocks"]
+__all__ = ["AVAILABLE", "BlockScan", "BytesLike", "PendingScan", "active_path", "enabled", "in_format", "is_clean",
+           "new_scanner", "remap", "scan_block", "scan_blocks"]
 
 AVAILABLE = _scan is not None and array("i").itemsize == 4  # the scanner writes int32
 ENV_VAR = "LUMOS_LOGS_NATIVE"
@@ -35,15 +38,17 @@ LONG = 8  # an aligned window of `window` bytes without a newline: maybe an over
 BAD = 16  # a line that is not in the scan's format
 
 
-class BlockScan(NamedTuple):
-    """One native pass over a block of newline-separated lines."""
+BlockScan = namedtuple("BlockScan", "skeletons spans counts uids lines flags")
+BlockScan.__doc__ = """One native pass over a block of newline-separated lines (`scan_block`): the distinct
+skeletons (list[bytes], in order of first appearance), the [start, end) byte span of each
+one's first message, the lines per skeleton, the native int32 skeleton index per line (bytes,
+None when not asked), the number of lines (n newlines -> n + 1) and the flags
+(CONTROL | NONASCII | EMPTY | LONG | BAD)."""
 
-    skeletons: list[bytes]  # distinct skeletons, in order of first appearance
-    spans: list[tuple[int, int]]  # [start, end) byte offsets of each one's first message
-    counts: list[int]  # lines per distinct skeleton
-    uids: bytes | None  # native int32 per line: index into `skeletons` (None: not asked)
-    lines: int  # number of lines (n newlines -> n + 1 lines)
-    flags: int  # CONTROL | NONASCII | EMPTY | LONG | BAD
+PendingScan = namedtuple("PendingScan", "first skeletons spans uids lines flags")
+PendingScan.__doc__ = """A block scanned by a `Scanner` (`scan_blocks`), pending until the scanner commits or
+rolls it back: the skeletons first seen in it (ids `first`, `first` + 1, ...), the span of
+each one's first message, the skeleton id per line (int32 bytes, or None), lines and flags."""
 
 
 def enabled() -> bool:
@@ -74,10 +79,10 @@ def in_format(block: bytes, fmt: int) -> int:
     return _scan.in_format(block, fmt)
 
 
-def is_clean(block: BytesLike, scan: BlockScan) -> bool:
+def is_clean(block: BytesLike, scan: "BlockScan | PendingScan") -> bool:
     """True when no line of the block can be bad (same rule as `filemine._is_clean`): no
     control byte, no empty skeleton, no possibly over-long line, every line in the format,
-    valid UTF-8."""
+    valid UTF-8 (for a pending scan, the skeletons seen in earlier blocks passed already)."""
     if not block or scan.flags & (CONTROL | EMPTY | LONG | BAD):
         return False
     if scan.flags & NONASCII:
@@ -96,28 +101,37 @@ def has_unicode_blank(skeletons: "list[bytes] | set[bytes]") -> bool:
     return any(not sk.isascii() and not sk.decode("utf-8", "replace").strip() for sk in skeletons)
 
 
-def remap(uids: bytes, table: list[int]) -> array:
+def remap(uids: bytes, table: "list[int] | array") -> array:
     """array('i') of table[uid] for each native int32 uid (one C loop, not one per line in Python)."""
     assert _scan is not None
     out = array("i")
-    out.frombytes(_scan.remap(uids, array("i", table)))
+    out.frombytes(_scan.remap(uids, table if isinstance(table, array) else array("i", table)))
     return out
 
 
-def scan_blocks(blocks: Iterable[BytesLike], window: int, want_lines: bool = True, fmt: int = 0) -> Iterator[tuple[BytesLike, BlockScan]]:
+def new_scanner(fmt: int = 0, window: int = 1 << 30, want_lines: bool = True) -> "_scan.Scanner":
+    """A native Scanner: distinct skeletons kept across blocks, so only new ones reach Python."""
+    if _scan is None:
+        raise RuntimeError("the native log scanner (lumos.tools.logs._scan) is not built")
+    return _scan.Scanner(fmt, window, want_lines)
+
+
+def scan_blocks(scanner: "_scan.Scanner", blocks: "Iterable[BytesLike]") -> "Iterator[tuple[BytesLike, PendingScan]]":
     """(block, scan) for each block, in order, with CRLF line ends turned into LF first (as
-    the pure-Python path does). A CR is a control byte, so a block is searched for one only
-    when its scan flags CONTROL (then rescanned if it had CRLF); once a CR was seen, every
-    later block is searched before its scan."""
+    the pure-Python path does). The caller commits or rolls back each scan before asking for
+    the next. A CR is a control byte, so a block is searched for one only when its scan flags
+    CONTROL (then rolled back and rescanned if it had CRLF); once a CR was seen, every later
+    block is searched before its scan."""
     crlf = False
     for block in blocks:
         if crlf:
             block = _crlf(block)
-        scan = scan_block(block, window, want_lines, fmt)
+        scan = PendingScan(*scanner.scan(block))
         if not crlf and scan.flags & CONTROL and b"\r" in _as_bytes(block):
             crlf = True
+            scanner.rollback()
             block = _crlf(block)
-            scan = scan_block(block, window, want_lines, fmt)
+            scan = PendingScan(*scanner.scan(block))
         yield block, scan
 
 
