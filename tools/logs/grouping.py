@@ -63,46 +63,45 @@ DEFAULT_PARAMS = GroupingParams()
 
 
 def group_keys(keys: Iterable[Key], params: GroupingParams = DEFAULT_PARAMS) -> dict[Key, Key]:
-    """The template of every distinct key (see the module doc)."""
-    distinct = sorted(set(keys))
+    """The template of every distinct key (see the module doc). Every step depends on the set
+    of keys only (counts, sets, and a template taken from any member of its event), so the
+    keys need no sorting."""
     by_length: dict[int, list[Key]] = defaultdict(list)
-    for key in distinct:
+    for key in set(keys):
         by_length[len(key)].append(key)
     groups: list[list[Key]] = []
     out: dict[Key, Key] = {}
-    for length, same_length in sorted(by_length.items()):
+    for length, same_length in by_length.items():
         if length <= 1:
             out.update((key, key) for key in same_length)
         else:
-            groups.extend(_patterns(same_length, length))
-    varying = [_varying_values(members) for members in groups]
+            groups.extend(_patterns(same_length))
+    columns = [[set(column) for column in zip(*members)] if len(members) > 1 else [] for members in groups]
+    varying = [set().union(*(values for values in cols if len(values) > 1)) for cols in columns]
     seen_varying = Counter(tok for values in varying for tok in values)  # in how many groups
-    for members, own in zip(groups, varying):
+    for members, cols, own in zip(groups, columns, varying):
         def recurs(tok: str, own: set[str] = own) -> bool:
             return seen_varying[tok] > (tok in own)
-        _split(members, params, recurs, out)
+        _split(members, cols, params, recurs, out)
     return out
 
 
-def _varying_values(members: list[Key]) -> set[str]:
-    """The tokens at the positions of a group that hold more than one value."""
-    out: set[str] = set()
-    for column in zip(*members):
-        values = set(column)
-        if len(values) > 1:
-            out |= values
-    return out
-
-
-def _patterns(group: list[Key], length: int) -> list[list[Key]]:
+def _patterns(group: list[Key]) -> list[list[Key]]:
     """Keys of one length grouped by their frequency pattern (step 2 of the module doc)."""
     freq = [Counter(column) for column in zip(*group)]
+    for f in freq:
+        if WILDCARD in f:
+            f[WILDCARD] = 0  # a wildcard is no pattern token
     patterns: dict[tuple, list[Key]] = defaultdict(list)
+    get = dict.__getitem__
+    tops: dict[tuple[int, ...], int] = {}  # keys of one event mostly share their frequencies
     for key in group:
-        fs = [0 if tok == WILDCARD else f[tok] for f, tok in zip(freq, key)]  # a wildcard is no pattern token
-        live = [f for f in fs if f]
-        top = max(set(live), key=lambda f: (live.count(f), f)) if live else 1
-        patterns[tuple(tok if f >= top else None for f, tok in zip(fs, key))].append(key)
+        fs = tuple(map(get, freq, key))
+        top = tops.get(fs)
+        if top is None:
+            live = [f for f in fs if f]
+            top = tops[fs] = max(set(live), key=lambda f: (live.count(f), f)) if live else 1
+        patterns[tuple([tok if f >= top else None for f, tok in zip(fs, key)])].append(key)
     return list(patterns.values())
 
 
@@ -119,20 +118,21 @@ def _is_variable(values: set[str], params: GroupingParams, recurs: Callable[[str
     return recurring >= max(2, len(values) / 2)
 
 
-def _split(members: list[Key], params: GroupingParams, recurs: Callable[[str], bool], out: dict[Key, Key]) -> None:
-    """Assign a template to every key of one pattern group (step 3 of the module doc)."""
+def _split(members: list[Key], columns: list[set[str]], params: GroupingParams, recurs: Callable[[str], bool],
+           out: dict[Key, Key]) -> None:
+    """Assign a template to every key of one pattern group, given the set of values at each of
+    its positions (step 3 of the module doc)."""
     if len(members) == 1:
         out[members[0]] = members[0]
         return
-    columns = [set(column) for column in zip(*members)]
     varying = [p for p, values in enumerate(columns) if len(values) > 1]
     variable = {p for p in varying if _is_variable(columns[p], params, recurs)}
     constant = [p for p in varying if p not in variable]
     events: dict[tuple, list[Key]] = defaultdict(list)
     for key in members:
-        events[tuple(key[p] for p in constant)].append(key)
+        events[tuple([key[p] for p in constant])].append(key)
     for keys in events.values():
-        template = tuple(WILDCARD if p in variable else tok for p, tok in enumerate(keys[0]))
+        template = tuple([WILDCARD if p in variable else tok for p, tok in enumerate(keys[0])])
         for key in keys:
             out[key] = template
 

@@ -47,8 +47,11 @@ def skeleton_lines(block: bytes) -> list[bytes]:
 
 def tokenize_key(key: str) -> tuple[str, ...]:
     """Split a masked message into tokens, a run of wildcard tokens counting as one."""
+    tokens = key.split()
+    if tokens.count(WILDCARD) < 2:  # no run of wildcards to merge (the common case)
+        return tuple(tokens)
     out: list[str] = []
-    for tok in key.split():
+    for tok in tokens:
         if tok == WILDCARD and out and out[-1] == WILDCARD:
             continue
         out.append(tok)
