@@ -1,9 +1,14 @@
 """Variable masking: universally variable parts become `<*>`; words (even names) stay for the
 miner to judge from the data."""
 
-import pytest
+from pathlib import Path
 
-from lumos.tools.logs.masking import mask
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lumos.tools.logs.masking import keys_of_skeletons, mask
+from lumos.tools.logs.tokens import skeleton
 
 
 @pytest.mark.parametrize(
@@ -38,3 +43,25 @@ def test_constant_words_and_class_names_stay() -> None:
 
 def test_masking_never_spans_lines() -> None:
     assert mask("a 1\nb 2") == "a <*>\nb <*>"
+
+
+# pieces that matter to masking: runs, signs, UUID groups, ports, URLs, paths, sizes, dates, joins
+_PIECES = ["3fa2b4c1", "abcdefab", "-", "12d3", "abcd", "426614174000", "x", " ", ":", "_", "9", "/", "//", "~", ".", "..",
+           "http", "h2c", "://", "host:80", "10.0.0.1:8080", "-5", "KB", " B", "Jun", "Mon", "Jan 5", ",", "<*>", "<", ">",
+           "=", "'", '"', "é", "a1", "v2.3", "+", "@", "#", "/var/log", "\t", "0x1f", "5GB", "Dec", "  "]
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join), min_size=1, max_size=8))
+def test_keys_from_skeletons_are_the_masks_of_the_lines(lines: list[str]) -> None:
+    """The native path keys a line by its skeleton alone: the same key as masking the line."""
+    assert keys_of_skeletons([skeleton(line.encode()) for line in lines]) == [mask(line) for line in lines]
+
+
+def test_keys_from_skeletons_on_real_lines() -> None:
+    lines = []
+    for path in sorted(Path("/work/shared/datasets/loghub").glob("*/*_2k.log")):
+        lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
+    if not lines:
+        pytest.skip("Loghub samples not available")
+    assert keys_of_skeletons([skeleton(line.encode()) for line in lines]) == [mask(line) for line in lines]

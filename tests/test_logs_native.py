@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from lumos.tools.logs import native
 from lumos.tools.logs.filemine import MineResult, _is_clean, mine_file
 from lumos.tools.logs.miner import TemplateMiner
+from lumos.tools.logs.spans import FORMAT_CODES
 from lumos.tools.logs.tokens import skeleton, skeleton_lines
 
 needs_native = pytest.mark.skipif(not native.AVAILABLE, reason="native scanner not built (no C compiler)")
@@ -251,3 +252,46 @@ def test_parallel_path_uses_the_native_scanner(tmp_path: Path, monkeypatch: pyte
     with native_path(True):
         single = mine_file(path, max_line_chars=2000)
     assert single.lines_total == two.lines_total and single.skipped == two.skipped
+
+
+@needs_native
+@settings(max_examples=150, deadline=None)
+@given(block=blocks, fmt=st.sampled_from(sorted(FORMAT_CODES)), chunk=st.sampled_from([1, 7, 64, 65, 200]))
+def test_chunk_edges_and_scalar_classification_change_nothing(block: bytes, fmt: str, chunk: int) -> None:
+    """Lines are classified in chunks (a line crossing a chunk's end starts the next one) by AVX2
+    or a portable loop: any chunk size and either loop give the default scan."""
+    from lumos.tools.logs import _scan
+
+    want = native.scan_block(block, 8, True, FORMAT_CODES[fmt])
+    want_in = native.in_format(block, FORMAT_CODES[fmt])
+    size, simd = _scan.chunk_size(), _scan.simd()
+    try:
+        _scan.chunk_size(chunk)
+        for flag in (simd, False):
+            _scan.simd(flag)
+            assert native.scan_block(block, 8, True, FORMAT_CODES[fmt]) == want
+            assert native.in_format(block, FORMAT_CODES[fmt]) == want_in
+    finally:
+        _scan.chunk_size(size)
+        _scan.simd(simd)
+
+
+@needs_native
+def test_scanner_keeps_skeletons_across_blocks_until_rolled_back() -> None:
+    scanner = native.new_scanner()
+    first = native.PendingScan(*scanner.scan(b"a 1\nb 2\na 3"))
+    assert (first.first, first.skeletons, first.lines) == (0, [b"a \x01", b"b \x01"], 3)
+    assert native.remap(first.uids, [10, 20]).tolist() == [10, 20, 10]
+    with pytest.raises(RuntimeError):
+        scanner.scan(b"x")  # the pending block must be committed or rolled back first
+    scanner.commit()
+    second = native.PendingScan(*scanner.scan(b"c 1\na 2"))
+    assert (second.first, second.skeletons, second.spans) == (2, [b"c \x01"], [(0, 3)])
+    scanner.rollback()  # forgotten: its lines and the skeleton it added
+    assert len(scanner) == 2 and scanner.counts() == [2, 1]
+    third = native.PendingScan(*scanner.scan(b"c 9\nb 1"))
+    assert (third.first, third.skeletons) == (2, [b"c \x01"])
+    scanner.commit()
+    assert scanner.counts() == [2, 2, 1]
+    scanner.clear()
+    assert len(scanner) == 0 and native.PendingScan(*scanner.scan(b"a 1")).first == 0

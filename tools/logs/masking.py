@@ -78,7 +78,10 @@ def keys_of_skeletons(skeletons: list[bytes]) -> list[str]:
     skeleton's markers are what the run, UUID and port rules give, and the rules left (URLs,
     paths, `normalize`) read only bytes the skeleton keeps (tested on random and real lines).
     """
-    text = b"\n".join(skeletons).decode("utf-8", "replace")
-    if "/" in text:  # URLs and paths both hold one
-        text = _SKELETON_RE.sub(WILDCARD, text)
-    return normalize(text.replace("\x01", WILDCARD)).split("\n")
+    texts = b"\n".join(skeletons).decode("utf-8", "replace").split("\n")
+    slashed = [i for i, text in enumerate(texts) if "/" in text]  # URLs and paths hold one: few lines do
+    if slashed:
+        masked = _SKELETON_RE.sub(WILDCARD, "\n".join([texts[i] for i in slashed])).split("\n")
+        for i, text in zip(slashed, masked):
+            texts[i] = text
+    return normalize("\n".join(texts).replace("\x01", WILDCARD)).split("\n")

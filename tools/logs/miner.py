@@ -100,6 +100,20 @@ class TemplateMiner:
         self._counts[idx] += count
         return idx
 
+    def add_keys(self, keys: Iterable[str]) -> list[int]:
+        """`add_key` for many keys (no lines counted): their indices."""
+        index, out = self._key_index, []
+        for key in keys:
+            idx = index.get(key)
+            if idx is None:
+                idx = index[key] = len(self._keys)
+                self._keys.append(key)
+                self._tokens.append(tokenize_key(key))
+                self._counts.append(0)
+                self._solution = None
+            out.append(idx)
+        return out
+
     def keys(self) -> list[tuple[str, int]]:
         """(masked key, line count) of every key, by key index (to merge miners: `add_key`)."""
         return list(zip(self._keys, self._counts))
@@ -320,8 +334,7 @@ class ScanFeed:
         """Count a clean scanned block; the key index of each of its lines (when the scanner
         keeps lines), as array('i')."""
         if scan.skeletons:
-            add = self.miner.add_key
-            self._table.extend([add(key) for key in keys_of_skeletons(scan.skeletons)])
+            self._table.extend(self.miner.add_keys(keys_of_skeletons(scan.skeletons)))
         self.scanner.commit()
         out = native.remap(scan.uids, self._table) if scan.uids is not None else None
         if len(self._table) > self.max_skeletons:  # bounded memory: counts to the miner, table cleared
