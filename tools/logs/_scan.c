@@ -549,20 +549,28 @@ skip_blank(const uint8_t *s, Py_ssize_t n, Py_ssize_t i)
 }
 
 /* Index after the closing quote of the string opening at i, or -1 (a backslash escapes the
- * next byte). */
+ * next byte): the next quote or backslash from one combined mask word at a time. */
 static Py_ssize_t
 string_end(const Line *ln, Py_ssize_t i)
 {
-    Py_ssize_t j = i + 1;
-    for (;;) {
-        Py_ssize_t q = line_next(ln, M_QUOTE, j);
-        if (q >= ln->n)
+    const uint64_t *quote = MASK(ln->c, M_QUOTE), *bslash = MASK(ln->c, M_BSLASH);
+    Py_ssize_t p = ln->off + i + 1, limit = ln->off + ln->n;
+    while (p < limit) {
+        Py_ssize_t w = p >> 6, last = (limit - 1) >> 6;
+        uint64_t x = (quote[w] | bslash[w]) & (~0ULL << (p & 63));
+        while (!x) {
+            if (++w > last)
+                return -1;
+            x = quote[w] | bslash[w];
+        }
+        Py_ssize_t r = (w << 6) + __builtin_ctzll(x);
+        if (r >= limit)
             return -1;
-        Py_ssize_t b = line_next(ln, M_BSLASH, j);
-        if (b > q)
-            return q + 1;
-        j = b + 2;
+        if (bit_at(quote, r))
+            return r - ln->off + 1;
+        p = r + 2;  /* a backslash: the next byte is escaped */
     }
+    return -1;
 }
 
 /* Index after a JSON value that is not a string, or -1. */

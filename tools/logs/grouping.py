@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from os.path import commonprefix
 
 from lumos.tools.logs.masking import WILDCARD
 
@@ -150,18 +151,14 @@ def render(template: Key, keys: Sequence[Key]) -> str:
 
 def _common_shape(values: Sequence[str]) -> str:
     """`<*>` with the prefix and suffix shared by every value (cut after/before punctuation)."""
-    if any(v == WILDCARD for v in values):
+    if WILDCARD in values:
         return WILDCARD
     first = values[0]
-    n = min(len(v) for v in values)
-    pre = 0
-    while pre < n and all(v[pre] == first[pre] for v in values):
-        pre += 1
+    n = min(map(len, values))
+    pre = len(commonprefix(values))  # C-level: compares the smallest and largest value
     while pre and first[pre - 1].isalnum():
         pre -= 1
-    suf = 0
-    while suf < n - pre and all(v[-1 - suf] == first[-1 - suf] for v in values):
-        suf += 1
+    suf = min(len(commonprefix([v[::-1] for v in values])), n - pre)
     while suf and first[len(first) - suf].isalnum():
         suf -= 1
     if WILDCARD in first[:pre] or WILDCARD in first[len(first) - suf:]:
