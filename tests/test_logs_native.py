@@ -295,3 +295,28 @@ def test_scanner_keeps_skeletons_across_blocks_until_rolled_back() -> None:
     assert scanner.counts() == [2, 2, 1]
     scanner.clear()
     assert len(scanner) == 0 and native.PendingScan(*scanner.scan(b"a 1")).first == 0
+
+
+@needs_native
+@settings(max_examples=120, deadline=None)
+@given(parts=st.lists(blocks, min_size=1, max_size=4), fmt=st.sampled_from(sorted(FORMAT_CODES)),
+       keep=st.lists(st.booleans(), min_size=4, max_size=4), want_lines=st.booleans())
+def test_blocks_cut_for_threads_scan_as_one_pass(parts: list[bytes], fmt: str, keep: list[bool], want_lines: bool) -> None:
+    """A Scanner with threads cuts each block at line starts, scans the parts at once into
+    tables of their own and merges them in order: the same skeletons, ids, lines and counts."""
+    from lumos.tools.logs import _scan
+
+    size = _scan.part_size()
+    _scan.part_size(16)  # cut even these small blocks
+    try:
+        outs = []
+        for threads in (1, 2, 5):
+            scanner = native.new_scanner(FORMAT_CODES[fmt], 8, want_lines, threads)
+            out = []
+            for block, kept in zip(parts, keep):
+                out.append(scanner.scan(block))
+                scanner.commit() if kept else scanner.rollback()
+            outs.append((out, scanner.counts()))
+    finally:
+        _scan.part_size(size)
+    assert outs[0] == outs[1] == outs[2]

@@ -25,7 +25,9 @@
  * Skeletons live in an open-addressing hash table keyed by a 64-bit hash, always confirmed by
  * comparing length and bytes, so a hash collision can never merge two skeletons.
  *
- * Scanner(fmt=0, window=2**30, want_lines=True): a table that lives across blocks.
+ * Scanner(fmt=0, window=2**30, want_lines=True, threads=1): a table that lives across blocks;
+ *   with threads > 1 a block is cut at line starts into parts scanned in threads of their own,
+ *   each into a table of its own, merged in order afterwards (the same result as one pass).
  *   scan(block) -> (first, skeletons, spans, uids, lines, flags): the skeletons first seen in
  *       this block (ids first, first + 1, ...), the [start, end) span of each one's first
  *       message, uids (native int32 skeleton id per line, or None), the number of lines, flags.
@@ -42,8 +44,8 @@
  *          line is not in `fmt`; its skeleton is then that of the whole line)
  * remap(uids, table) -> bytes: native int32 table[uid] for every int32 uid.
  * in_format(block, fmt) -> int: lines of the block in format fmt.
- * simd(flag=None) -> bool, chunk_size(n=None) -> int: switches for tests (AVX2 classification;
- *   chunk size in bytes).
+ * simd(flag=None) -> bool, chunk_size(n=None) -> int, part_size(n=None) -> int: switches for
+ *   tests (AVX2 classification; chunk size; least bytes of a part scanned in its own thread).
  * The scans run without the GIL.
  */
 #define PY_SSIZE_T_CLEAN
@@ -1286,39 +1288,44 @@ init_table(Scan *s)
     return rebuild_slots(s, 1024);
 }
 
-/* Count one line whose skeleton is `key` (adding the skeleton when new) in the pending block
- * and record its entry index; 0, or -1 when out of memory or past INT32_MAX skeletons. */
-static int
-add_line(Scan *s, const uint8_t *key, Py_ssize_t len, Py_ssize_t start, Py_ssize_t end)
+/* The entry of a skeleton with hash h (added when new, with its first message [start, end));
+ * -1 when out of memory or past INT32_MAX skeletons. */
+static int32_t
+find_or_add(Scan *s, const uint8_t *key, Py_ssize_t len, uint64_t h, Py_ssize_t start, Py_ssize_t end)
 {
-    uint64_t h = hash_bytes(key, len);
     size_t i = (size_t)h & s->mask;
     int32_t e;
     while ((e = s->slots[i]) >= 0) {
         const Entry *ent = &s->entries[e];
         if (ent->hash == h && ent->len == len && (len == 0 || memcmp(s->arena + ent->off, key, (size_t)len) == 0))
-            break;
+            return e;
         i = (i + 1) & s->mask;
     }
-    if (e < 0) {
-        if (s->n_entries >= INT32_MAX || reserve_arena(s, len) < 0)
+    if (s->n_entries >= INT32_MAX || reserve_arena(s, len) < 0)
+        return -1;
+    if (s->n_entries == s->cap_entries) {
+        Entry *grown = grow_array(s->entries, &s->cap_entries, sizeof(Entry));
+        if (!grown)
             return -1;
-        if (s->n_entries == s->cap_entries) {
-            Entry *grown = grow_array(s->entries, &s->cap_entries, sizeof(Entry));
-            if (!grown)
-                return -1;
-            s->entries = grown;
-        }
-        e = (int32_t)s->n_entries++;
-        if (len)
-            memcpy(s->arena + s->arena_len, key, (size_t)len);
-        s->entries[e] = (Entry){h, s->arena_len, len, start, end, 0, 0};
-        s->arena_len += len;
-        s->slots[i] = e;
-        if ((size_t)s->n_entries * 2 > s->mask + 1 && rebuild_slots(s, (s->mask + 1) * 2) < 0)
-            return -1;
+        s->entries = grown;
     }
-    if (s->entries[e].pending++ == 0) {
+    e = (int32_t)s->n_entries++;
+    if (len)
+        memcpy(s->arena + s->arena_len, key, (size_t)len);
+    s->entries[e] = (Entry){h, s->arena_len, len, start, end, 0, 0};
+    s->arena_len += len;
+    s->slots[i] = e;
+    if ((size_t)s->n_entries * 2 > s->mask + 1 && rebuild_slots(s, (s->mask + 1) * 2) < 0)
+        return -1;
+    return e;
+}
+
+/* `count` more pending lines for entry e; 0 or -1. */
+static int
+add_pending(Scan *s, int32_t e, Py_ssize_t count)
+{
+    Entry *ent = &s->entries[e];
+    if (ent->pending == 0) {
         if (s->n_touched == s->cap_touched) {
             int32_t *grown = grow_array(s->touched, &s->cap_touched, sizeof(int32_t));
             if (!grown)
@@ -1327,6 +1334,14 @@ add_line(Scan *s, const uint8_t *key, Py_ssize_t len, Py_ssize_t start, Py_ssize
         }
         s->touched[s->n_touched++] = e;
     }
+    ent->pending += count;
+    return 0;
+}
+
+/* Append entry e to the pending block's lines (when they are kept); 0 or -1. */
+static inline int
+add_uid(Scan *s, int32_t e)
+{
     if (s->uids) {
         if (s->n_lines == s->cap_lines) {
             int32_t *grown = grow_array(s->uids, &s->cap_lines, sizeof(int32_t));
@@ -1338,6 +1353,15 @@ add_line(Scan *s, const uint8_t *key, Py_ssize_t len, Py_ssize_t start, Py_ssize
     }
     s->n_lines++;
     return 0;
+}
+
+/* Count one line whose skeleton is `key` (followed by 16 zero bytes) in the pending block;
+ * 0, or -1 when out of memory or past INT32_MAX distinct skeletons. */
+static int
+add_line(Scan *s, const uint8_t *key, Py_ssize_t len, Py_ssize_t start, Py_ssize_t end)
+{
+    int32_t e = find_or_add(s, key, len, hash_bytes(key, len), start, end);
+    return e < 0 || add_pending(s, e, 1) < 0 || add_uid(s, e) < 0 ? -1 : 0;
 }
 
 /* The pending block's lines count. */
@@ -1383,13 +1407,15 @@ reserve_scratch(Scan *s, int b, Py_ssize_t size)
     return 0;
 }
 
-/* One pass over a block (no Python API: runs without the GIL); its lines become the pending
- * block. 0 or -1 (no memory).
+/* One pass over the part buf[0, n) of a block of `total` bytes that starts at offset `base` of
+ * the block (no Python API: runs without the GIL); its lines become the pending block (spans
+ * are block offsets). 0 or -1 (no memory).
  * Software-pipelined: line i's skeleton is built while line i-1's is hashed and looked up,
  * so the hash never reads bytes the skeleton loop has just stored (a store-forwarding stall
  * per word otherwise). */
 static int
-scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int want_lines, int fmt)
+scan_part(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t base, Py_ssize_t total, Py_ssize_t window, int want_lines,
+          int fmt)
 {
     if (!s->entries && init_table(s) < 0)
         return -1;
@@ -1410,10 +1436,10 @@ scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int wan
         const Chunk *c = it.c;
         Py_ssize_t len = stop - pos;
         flags |= (c->control ? F_CONTROL : 0) | (c->high ? F_NONASCII : 0);
-        if (len >= window && n > window) {
-            /* the first aligned window starting inside this line: does it end inside too? */
-            Py_ssize_t first = (pos + window - 1) / window;
-            if (first + 1 <= stop / window)
+        if (len >= window && total > window) {
+            /* the first aligned window (of the whole block) starting inside this line: does it end inside too? */
+            Py_ssize_t first = (base + pos + window - 1) / window;
+            if (first + 1 <= (base + stop) / window)
                 flags |= F_LONG;
         }
         Line ln = {buf + pos, len, c, pos - c->w0};
@@ -1450,8 +1476,8 @@ scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int wan
             return -1;
         pending = 1;
         prev_k = k;
-        prev_start = pos + ms;
-        prev_stop = pos + me;
+        prev_start = base + pos + ms;
+        prev_stop = base + pos + me;
         cur ^= 1;
     }
     if (rc < 0 || (pending && add_line(s, s->scratch[cur ^ 1], prev_k, prev_start, prev_stop) < 0))
@@ -1459,6 +1485,146 @@ scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int wan
     s->flags = flags;
     return 0;
 }
+
+static int
+scan_block(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int want_lines, int fmt)
+{
+    return scan_part(s, buf, n, 0, n, window, want_lines, fmt);
+}
+
+/* ---- a block in parts, one thread each ------------------------------------------------------ */
+
+#define MAX_PARTS 8
+static Py_ssize_t part_min_bytes = 256 * 1024;  /* a part is at least this long (settable for tests) */
+
+/* Forget a side table's skeletons and lines; its buffers stay. */
+static void
+clear_table(Scan *s)
+{
+    free(s->entries);
+    free(s->slots);
+    free(s->arena);
+    free(s->touched);
+    s->entries = NULL;
+    s->slots = NULL;
+    s->arena = NULL;
+    s->touched = NULL;
+    s->n_entries = s->cap_entries = s->committed = s->arena_committed = 0;
+    s->arena_len = s->arena_cap = s->n_touched = s->cap_touched = s->n_lines = 0;
+    s->mask = 0;
+    s->flags = 0;
+}
+
+/* Add the pending block of a side table (the lines after the main table's) to the main
+ * table: its skeletons in their order of first appearance, counts, lines and flags, exactly as
+ * if one table had scanned both parts. 0 or -1. */
+static int
+merge_part(Scan *s, const Scan *side)
+{
+    int32_t *map = malloc((size_t)(side->n_entries + 1) * sizeof(int32_t));
+    if (!map)
+        return -1;
+    for (Py_ssize_t e = 0; e < side->n_entries; e++) {
+        const Entry *se = &side->entries[e];
+        int32_t m = find_or_add(s, side->arena + se->off, se->len, se->hash, se->start, se->end);
+        if (m < 0 || add_pending(s, m, se->pending) < 0) {
+            free(map);
+            return -1;
+        }
+        map[e] = m;
+    }
+    if (s->uids && side->uids) {
+        for (Py_ssize_t i = 0; i < side->n_lines; i++)
+            if (add_uid(s, map[side->uids[i]]) < 0) {
+                free(map);
+                return -1;
+            }
+    }
+    else
+        s->n_lines += side->n_lines;
+    s->flags |= side->flags;
+    free(map);
+    return 0;
+}
+
+#if !defined(_WIN32)
+#include <pthread.h>
+
+typedef struct {
+    Scan *s;
+    const uint8_t *buf;
+    Py_ssize_t n, base, total, window;
+    int want_lines, fmt, rc;
+} Part;
+
+static void *
+run_part(void *arg)
+{
+    Part *p = arg;
+    p->rc = scan_part(p->s, p->buf, p->n, p->base, p->total, p->window, p->want_lines, p->fmt);
+    return NULL;
+}
+
+/* `scan_block` with the block cut at line starts into up to `parts` parts of at least
+ * part_min_bytes, the first scanned into s, the others into side tables in threads of their
+ * own, then merged in order: the same result as one pass. 0 or -1. */
+static int
+scan_parallel(Scan *s, Scan *side, int parts, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int want_lines,
+              int fmt)
+{
+    Py_ssize_t cut[MAX_PARTS + 1] = {0};
+    int m = 0;
+    if (parts > MAX_PARTS)
+        parts = MAX_PARTS;
+    if (n / part_min_bytes < parts)
+        parts = (int)(n / part_min_bytes);
+    for (int k = 1; k < parts; k++) {
+        Py_ssize_t at = n / parts * k;
+        if (at <= cut[m])
+            continue;
+        const uint8_t *nl = memchr(buf + at, '\n', (size_t)(n - at));
+        if (!nl)
+            break;
+        cut[++m] = (Py_ssize_t)(nl - buf) + 1;  /* part m starts after this newline */
+    }
+    if (m == 0)
+        return scan_block(s, buf, n, window, want_lines, fmt);
+    cut[m + 1] = n + 1;
+    Part jobs[MAX_PARTS];
+    pthread_t tid[MAX_PARTS];
+    int started[MAX_PARTS] = {0};
+    for (int k = 1; k <= m; k++) {
+        Scan *t = &side[k - 1];
+        clear_table(t);
+        if (want_lines && !t->uids) {
+            t->cap_lines = 1024;
+            if (!(t->uids = malloc((size_t)t->cap_lines * sizeof(int32_t))))
+                return -1;
+        }
+        jobs[k] = (Part){t, buf + cut[k], cut[k + 1] - 1 - cut[k], cut[k], n, window, want_lines, fmt, 0};
+        started[k] = pthread_create(&tid[k], NULL, run_part, &jobs[k]) == 0;
+    }
+    int rc = scan_part(s, buf, cut[1] - 1, 0, n, window, want_lines, fmt);
+    for (int k = 1; k <= m; k++) {
+        if (started[k])
+            pthread_join(tid[k], NULL);
+        else
+            run_part(&jobs[k]);  /* no thread to be had: in this one */
+    }
+    for (int k = 1; k <= m && rc == 0; k++)
+        rc = jobs[k].rc < 0 || merge_part(s, &side[k - 1]) < 0 ? -1 : 0;
+    return rc;
+}
+#else
+static int
+scan_parallel(Scan *s, Scan *side, int parts, const uint8_t *buf, Py_ssize_t n, Py_ssize_t window, int want_lines,
+              int fmt)
+{
+    (void)side;
+    (void)parts;
+    return scan_block(s, buf, n, window, want_lines, fmt);
+}
+#endif
 
 /* in_format's pass: how many lines of the block are in fmt; -1 when out of memory. */
 static Py_ssize_t
@@ -1571,8 +1737,9 @@ py_scan(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
 typedef struct {
     PyObject_HEAD
     Scan s;
+    Scan side[MAX_PARTS - 1];  /* the tables of the other parts of a block (threads > 1) */
     Py_ssize_t window;
-    int want_lines, fmt;
+    int want_lines, fmt, threads;
     int pending;   /* a block was scanned and is neither committed nor rolled back */
     int busy;      /* a scan runs (without the GIL) */
 } Scanner;
@@ -1580,10 +1747,10 @@ typedef struct {
 static int
 Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"fmt", "window", "want_lines", NULL};
-    int fmt = FMT_RAW, want_lines = 1;
+    static char *kwlist[] = {"fmt", "window", "want_lines", "threads", NULL};
+    int fmt = FMT_RAW, want_lines = 1, threads = 1;
     Py_ssize_t window = (Py_ssize_t)1 << 30;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|inp:Scanner", kwlist, &fmt, &window, &want_lines))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|inpi:Scanner", kwlist, &fmt, &window, &want_lines, &threads))
         return -1;
     if (check_args(window, fmt) < 0)
         return -1;
@@ -1592,9 +1759,12 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs)
         return -1;
     }
     scan_free(&self->s);
+    for (int k = 0; k < MAX_PARTS - 1; k++)
+        scan_free(&self->side[k]);
     self->fmt = fmt;
     self->window = window;
     self->want_lines = want_lines;
+    self->threads = threads < 1 ? 1 : threads > MAX_PARTS ? MAX_PARTS : threads;
     self->pending = 0;
     return 0;
 }
@@ -1604,6 +1774,8 @@ Scanner_dealloc(Scanner *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     scan_free(&self->s);
+    for (int k = 0; k < MAX_PARTS - 1; k++)
+        scan_free(&self->side[k]);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
@@ -1632,7 +1804,11 @@ Scanner_scan(Scanner *self, PyObject *arg)
     int rc;
     self->busy = 1;
     Py_BEGIN_ALLOW_THREADS
-    rc = scan_block(&self->s, (const uint8_t *)view.buf, view.len, self->window, self->want_lines, self->fmt);
+    if (self->threads > 1)
+        rc = scan_parallel(&self->s, self->side, self->threads, (const uint8_t *)view.buf, view.len, self->window,
+                           self->want_lines, self->fmt);
+    else
+        rc = scan_block(&self->s, (const uint8_t *)view.buf, view.len, self->window, self->want_lines, self->fmt);
     Py_END_ALLOW_THREADS
     self->busy = 0;
     PyBuffer_Release(&view);
@@ -1723,7 +1899,7 @@ static PyMethodDef Scanner_methods[] = {
 };
 
 static PyType_Slot Scanner_slots[] = {
-    {Py_tp_doc, "Scanner(fmt=0, window=2**30, want_lines=True): distinct line skeletons across blocks."},
+    {Py_tp_doc, "Scanner(fmt=0, window=2**30, want_lines=True, threads=1): distinct line skeletons across blocks."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, Scanner_init},
     {Py_tp_dealloc, Scanner_dealloc},
@@ -1809,6 +1985,22 @@ py_chunk_size(PyObject *Py_UNUSED(module), PyObject *args)
     return PyLong_FromSsize_t(chunk_bytes);
 }
 
+/* part_size(n=None) -> int: the least bytes of a part scanned in a thread of its own (or set it). */
+static PyObject *
+py_part_size(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_ssize_t size = 0;
+    if (!PyArg_ParseTuple(args, "|n:part_size", &size))
+        return NULL;
+    if (size < 0) {
+        PyErr_SetString(PyExc_ValueError, "part size must be >= 1");
+        return NULL;
+    }
+    if (size > 0)
+        part_min_bytes = size;
+    return PyLong_FromSsize_t(part_min_bytes);
+}
+
 /* in_format(block, fmt) -> int: how many lines of the block are in format fmt (for detection). */
 static PyObject *
 py_in_format(PyObject *Py_UNUSED(module), PyObject *args)
@@ -1833,6 +2025,8 @@ static PyMethodDef scan_methods[] = {
     {"in_format", py_in_format, METH_VARARGS, "in_format(block, fmt) -> int: lines of the block in format fmt."},
     {"simd", py_simd, METH_VARARGS, "simd(flag=None) -> bool: is (or switch) the AVX2 classification in use."},
     {"chunk_size", py_chunk_size, METH_VARARGS, "chunk_size(n=None) -> int: the chunk size in bytes (or set it)."},
+    {"part_size", py_part_size, METH_VARARGS,
+     "part_size(n=None) -> int: the least bytes of a block part scanned in its own thread (or set it)."},
     {"scan", (PyCFunction)(void (*)(void))py_scan, METH_VARARGS | METH_KEYWORDS,
      "scan(block, window, want_lines=True, fmt=0) -> (skeletons, spans, counts, uids, lines, flags)\n\n"
      "Distinct line skeletons of one block in one pass; see the module source for the fields."},

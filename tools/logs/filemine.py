@@ -249,10 +249,11 @@ def mine_file(
 
 def mine_range(
     path: Path, fmt: str, miner: TemplateMiner, *, start: int = 0, end: int | None = None,
-    max_line_chars: int = MAX_LINE_CHARS, assignments: bool = True,
+    max_line_chars: int = MAX_LINE_CHARS, assignments: bool = True, threads: int | None = None,
 ) -> tuple[int, LineState, array]:
     """Mine the lines of `path` in the byte range [start, end) into `miner` (`fmt` a concrete
-    format): (lines read, skip reasons and first bad line, key index per line or an empty array)."""
+    format): (lines read, skip reasons and first bad line, key index per line or an empty array).
+    The native scanner cuts each block for `threads` threads (default `native.threads()`)."""
     state = LineState()
     line_clusters = array("i")
     total = 0
@@ -260,7 +261,8 @@ def mine_range(
     window = max(max_line_chars // 2, 1)  # the over-long-line check of `_is_clean`
     # the native scanner reads views of a map of the file (no copy); same blocks either way
     blocks = (mapped_blocks if use_native else buffered_blocks)(path, start, end, max_line_chars, BLOCK_BYTES)
-    feed = ScanFeed(miner, FORMAT_CODES[fmt], window, assignments) if use_native else None
+    feed = (ScanFeed(miner, FORMAT_CODES[fmt], window, assignments, native.threads() if threads is None else threads)
+            if use_native else None)
     scans = native.scan_blocks(feed.scanner, blocks) if feed else ((b, None) for b in blocks)
     with closing(blocks):  # the file (and its map) is released at once, even when mining raises
         for block, scan in scans:

@@ -324,9 +324,10 @@ class ScanFeed:
     kept in the scanner until then.
     """
 
-    def __init__(self, miner: TemplateMiner, fmt: int = 0, window: int = 1 << 30, want_lines: bool = True):
+    def __init__(self, miner: TemplateMiner, fmt: int = 0, window: int = 1 << 30, want_lines: bool = True,
+                 threads: int = 1):
         self.miner = miner
-        self.scanner = native.new_scanner(fmt, window, want_lines)
+        self.scanner = native.new_scanner(fmt, window, want_lines, threads)
         self.max_skeletons = miner.cache_size  # as many as the miner's own skeleton cache
         self._table = array("i")  # skeleton id -> key index
 

@@ -25,10 +25,11 @@ except ImportError:  # not built (no C compiler at install time): pure Python
     _scan = None
 
 __all__ = ["AVAILABLE", "BlockScan", "BytesLike", "PendingScan", "active_path", "enabled", "in_format", "is_clean",
-           "new_scanner", "remap", "scan_block", "scan_blocks"]
+           "new_scanner", "remap", "scan_block", "scan_blocks", "threads"]
 
 AVAILABLE = _scan is not None and array("i").itemsize == 4  # the scanner writes int32
 ENV_VAR = "LUMOS_LOGS_NATIVE"
+THREADS_ENV_VAR = "LUMOS_LOGS_THREADS"
 BytesLike = bytes | bytearray | memoryview  # a block: bytes, or a view of a mapped file
 
 CONTROL = 1  # a NUL or control byte (but tab) in some line
@@ -109,11 +110,25 @@ def remap(uids: bytes, table: "list[int] | array") -> array:
     return out
 
 
-def new_scanner(fmt: int = 0, window: int = 1 << 30, want_lines: bool = True) -> "_scan.Scanner":
-    """A native Scanner: distinct skeletons kept across blocks, so only new ones reach Python."""
+def threads() -> int:
+    """Threads a native Scanner cuts each block for: LUMOS_LOGS_THREADS, else the CPUs this
+    process may run on (at most 4)."""
+    value = os.environ.get(THREADS_ENV_VAR, "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def new_scanner(fmt: int = 0, window: int = 1 << 30, want_lines: bool = True, threads: int = 1) -> "_scan.Scanner":
+    """A native Scanner: distinct skeletons kept across blocks, so only new ones reach Python;
+    with threads > 1 each block is scanned in that many parts at once (the same result)."""
     if _scan is None:
         raise RuntimeError("the native log scanner (lumos.tools.logs._scan) is not built")
-    return _scan.Scanner(fmt, window, want_lines)
+    return _scan.Scanner(fmt, window, want_lines, threads)
 
 
 def scan_blocks(scanner: "_scan.Scanner", blocks: "Iterable[BytesLike]") -> "Iterator[tuple[BytesLike, PendingScan]]":

@@ -38,7 +38,7 @@ def _worker(args: tuple[str, str, int, int, int, bool]) -> tuple[int, LineState,
     path, fmt, start, end, max_chars, assignments = args
     miner = TemplateMiner()
     total, state, lines = mine_range(Path(path), fmt, miner, start=start, end=end,  # type: ignore[arg-type]
-                                       max_line_chars=max_chars, assignments=assignments)
+                                       max_line_chars=max_chars, assignments=assignments, threads=1)  # processes already
     return total, state, lines, miner.keys()
 
 
