@@ -529,7 +529,18 @@ typedef struct {
     Py_ssize_t n;
     const Chunk *c;
     Py_ssize_t off;
+    int escapes;  /* the line may hold a backslash (1 unless known not to) */
 } Line;
+
+/* A line of a chunk, told whether it holds a backslash (strings end at the next quote then). */
+static inline Line
+line_at(const uint8_t *buf, Py_ssize_t pos, Py_ssize_t stop, const Chunk *c)
+{
+    Py_ssize_t off = pos - c->w0;
+    Line ln = {buf + pos, stop - pos, c, off, 1};
+    ln.escapes = next_bit(MASK(c, M_BSLASH), off, off + ln.n) < off + ln.n;
+    return ln;
+}
 
 /* Index of the first byte at or after i in class k, or n. */
 static inline Py_ssize_t
@@ -557,6 +568,10 @@ string_end(const Line *ln, Py_ssize_t i)
 {
     const uint64_t *quote = MASK(ln->c, M_QUOTE), *bslash = MASK(ln->c, M_BSLASH);
     Py_ssize_t p = ln->off + i + 1, limit = ln->off + ln->n;
+    if (!ln->escapes) {  /* no backslash in the line: the next quote */
+        Py_ssize_t q = next_bit(quote, p, limit);
+        return q < limit ? q - ln->off + 1 : -1;
+    }
     while (p < limit) {
         Py_ssize_t w = p >> 6, last = (limit - 1) >> 6;
         uint64_t x = (quote[w] | bslash[w]) & (~0ULL << (p & 63));
@@ -1442,9 +1457,9 @@ scan_part(Scan *s, const uint8_t *buf, Py_ssize_t n, Py_ssize_t base, Py_ssize_t
             if (first + 1 <= (base + stop) / window)
                 flags |= F_LONG;
         }
-        Line ln = {buf + pos, len, c, pos - c->w0};
         Py_ssize_t ms = 0, me = len;  /* the message: the whole line, or its span in `fmt` */
-        if (fmt != FMT_RAW && message_span(fmt, &ln, &ms, &me) < 0) {
+        Line ln;
+        if (fmt != FMT_RAW && (ln = line_at(buf, pos, stop, c), message_span(fmt, &ln, &ms, &me) < 0)) {
             flags |= F_BAD;
             ms = 0;
             me = len;
@@ -1635,7 +1650,7 @@ count_in_format(const uint8_t *buf, Py_ssize_t n, int fmt)
     Py_ssize_t pos, stop, hits = 0, ms, me;
     int rc;
     while ((rc = next_line(&it, &pos, &stop)) == 0) {
-        Line ln = {buf + pos, stop - pos, &c, pos - c.w0};
+        Line ln = line_at(buf, pos, stop, &c);
         hits += message_span(fmt, &ln, &ms, &me) == 0;
     }
     free(c.m);
