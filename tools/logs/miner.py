@@ -17,9 +17,10 @@ Files go through a `ScanFeed` where the native scanner is built: the scanner kee
 skeletons of all blocks, so Python sees each skeleton once and computes its key from the
 skeleton itself (`masking.keys_of_skeletons`, one regex pass per block over the new ones).
 
-Memory: every distinct key is kept (the grouping needs the whole set), about 0.5 KB each with
-its tokens and counts, so it grows with the number of distinct masked lines, not of lines; the
-skeleton caches (the dict here, the native scanner's table) are bounded and cleared when full.
+Memory: every distinct key is kept (the grouping needs the whole set), about 1 KB for an
+80-character key with its tokens and count, so it grows with the number of distinct masked
+lines, not of lines; the skeleton caches (the dict here, the native scanner's table) are
+bounded and cleared when full.
 """
 
 from __future__ import annotations
