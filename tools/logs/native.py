@@ -1,12 +1,14 @@
 """The optional native scanner of log blocks, and the switch between it and pure Python.
 
 `lumos.tools.logs._scan` (tools/logs/_scan.c) is built by `pip install` when a C compiler is
-present. It computes, in one pass over a block of lines, what the pure-Python fast path
-gets from several C-level passes and one bytes object per line: each line's skeleton
+present. In one pass over a block of lines it computes what the pure-Python path gets from
+several C-level passes and one bytes object per line: each line's message and skeleton
 (`tokens.skeleton`), the distinct skeletons with their counts and first lines, one index per
-line, and what `filemine` needs to know whether the block is clean. Python then only works
-per distinct skeleton. Results are identical to the pure-Python path, which is used when the
-extension is not built or when the environment sets `LUMOS_LOGS_NATIVE=0`.
+line, and what `filemine` needs to know whether the block is clean. `scan_block` scans one
+block on its own; a `Scanner` (`new_scanner`, `scan_blocks`) keeps the skeletons of every block
+of a file, so only new ones reach Python, and cuts each block for `threads()` threads. Results
+are identical to the pure-Python path, which is used when the extension is not built or when
+the environment sets `LUMOS_LOGS_NATIVE=0`.
 """
 
 from __future__ import annotations
